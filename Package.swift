@@ -1,0 +1,69 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "nightshift",
+    products: [
+        .executable(name: "nightshift", targets: ["nightshift"])
+    ],
+    targets: [
+        // C libraries from Debian packages, one system library target each.
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+
+        // Libraries.
+        .target(name: "Support", dependencies: ["CCrypto"]),
+        .target(name: "HTTP", dependencies: ["CCurl", "Support"]),
+        .target(name: "Config", dependencies: ["CYAML", "Support", "Schedules"]),
+        .target(name: "Schedules", dependencies: []),
+        .target(name: "Paperspace", dependencies: ["HTTP", "Support"]),
+        .target(name: "Hub", dependencies: ["HTTP", "Support"]),
+        .target(name: "Notifiers", dependencies: ["HTTP", "Support"]),
+        .target(
+            name: "Agent",
+            dependencies: ["CSQLite", "Config", "Schedules", "Paperspace", "Hub", "Notifiers", "Support", "HTTP"]
+        ),
+        .target(name: "StandIns", dependencies: ["Support", "CZlib"]),
+        .executableTarget(
+            name: "nightshift",
+            dependencies: ["Agent", "Config", "Schedules", "StandIns", "Support", "Notifiers", "Paperspace", "Hub"]
+        ),
+
+        // Tests.
+        .testTarget(name: "SupportTests", dependencies: ["Support"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "StandIns", "Support"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "Support"]),
+        .testTarget(name: "SchedulesTests", dependencies: ["Schedules"]),
+        .testTarget(name: "PaperspaceTests", dependencies: ["Paperspace", "StandIns", "HTTP", "Support"]),
+        .testTarget(name: "HubTests", dependencies: ["Hub", "StandIns", "HTTP", "Support"]),
+        .testTarget(name: "NotifiersTests", dependencies: ["Notifiers", "StandIns", "HTTP", "Support"]),
+        .testTarget(name: "StandInsTests", dependencies: ["StandIns", "Support"]),
+        .testTarget(
+            name: "AgentTests",
+            dependencies: ["Agent", "StandIns", "Config", "Paperspace", "Hub", "Notifiers", "Support"]
+        ),
+    ]
+)

@@ -1,0 +1,354 @@
+import Foundation
+import Support
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One HTTP/1.1 request as received by a stand-in server.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    /// The request target as sent, with its percent-encoding intact and without the query string.
+    public var rawPath: String
+    /// The query string without the leading `?`, still percent-encoded.
+    public var rawQuery: String
+    public var headers: [(name: String, value: String)]
+    public var body: Data
+
+    /// The request path with percent-encoding removed.
+    public var path: String {
+        self.rawPath.removingPercentEncoding ?? self.rawPath
+    }
+
+    /// The query parameters, decoded, in the order they were sent. `+` is read as a space.
+    public var query: [(name: String, value: String)] {
+        decodeFormEncoded(self.rawQuery)
+    }
+
+    /// Returns the first value of query parameter `name`.
+    public func queryValue(_ name: String) -> String? {
+        self.query.first { $0.name == name }?.value
+    }
+
+    /// Returns the first value of header `name`, compared without regard to case.
+    public func header(_ name: String) -> String? {
+        self.headers.first { $0.name.lowercased() == name.lowercased() }?.value
+    }
+
+    /// The body parsed as a JSON value, or nil when it is not JSON.
+    public var jsonBody: Any? {
+        guard !self.body.isEmpty else { return nil }
+        return try? JSONSerialization.jsonObject(with: self.body, options: [.fragmentsAllowed])
+    }
+}
+
+/// Returns the pairs of an `application/x-www-form-urlencoded` string, decoded.
+public func decodeFormEncoded(_ text: String) -> [(name: String, value: String)] {
+    guard !text.isEmpty else { return [] }
+    return text.split(separator: "&", omittingEmptySubsequences: true).map { pair in
+        let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+        func decode(_ part: Substring) -> String {
+            let spaced = part.replacingOccurrences(of: "+", with: " ")
+            return spaced.removingPercentEncoding ?? spaced
+        }
+        return (decode(parts[0]), parts.count > 1 ? decode(parts[1]) : "")
+    }
+}
+
+/// One HTTP response from a stand-in server.
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var headers: [(name: String, value: String)]
+    public var body: Data
+
+    public init(status: Int, headers: [(name: String, value: String)] = [], body: Data = Data()) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// Returns a response whose body is `object` serialized as JSON.
+    public static func json(_ status: Int, _ object: Any, headers: [(name: String, value: String)] = []) -> HTTPResponse {
+        let body = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed]))
+            ?? Data("null".utf8)
+        return HTTPResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: body)
+    }
+
+    /// Returns a plain-text response.
+    public static func text(_ status: Int, _ text: String, headers: [(name: String, value: String)] = []) -> HTTPResponse {
+        HTTPResponse(status: status, headers: [("Content-Type", "text/plain; charset=utf-8")] + headers, body: Data(text.utf8))
+    }
+
+    static func reasonPhrase(_ status: Int) -> String {
+        switch status {
+        case 200: "OK"
+        case 201: "Created"
+        case 204: "No Content"
+        case 206: "Partial Content"
+        case 302: "Found"
+        case 307: "Temporary Redirect"
+        case 400: "Bad Request"
+        case 401: "Unauthorized"
+        case 403: "Forbidden"
+        case 404: "Not Found"
+        case 405: "Method Not Allowed"
+        case 409: "Conflict"
+        case 413: "Payload Too Large"
+        case 416: "Range Not Satisfiable"
+        case 422: "Unprocessable Entity"
+        case 429: "Too Many Requests"
+        case 500: "Internal Server Error"
+        case 502: "Bad Gateway"
+        case 503: "Service Unavailable"
+        default: "Status \(status)"
+        }
+    }
+}
+
+/// A small blocking HTTP/1.1 server bound to 127.0.0.1, with one thread per connection.
+///
+/// The stand-ins for Paperspace, the Hub and chat receivers are built on it. It reads bodies sent with
+/// `Content-Length` or chunked transfer encoding, answers `Expect: 100-continue`, and serves keep-alive
+/// connections until the client closes them. It is made for tests and demos on loopback, not for production.
+public final class LoopbackHTTPServer: @unchecked Sendable {
+    public typealias Handler = @Sendable (HTTPRequest) -> HTTPResponse
+
+    private let handler: Handler
+    private let requestedPort: UInt16
+    private let state = Protected<(socket: Int32, port: UInt16, running: Bool, connections: Set<Int32>)>(
+        (socket: -1, port: 0, running: false, connections: [])
+    )
+
+    public init(port: UInt16 = 0, handler: @escaping Handler) {
+        self.requestedPort = port
+        self.handler = handler
+    }
+
+    /// The port the server listens on; valid after `start()`.
+    public var port: UInt16 { self.state.current.port }
+
+    /// The base URL, `http://127.0.0.1:<port>`.
+    public var baseURL: String { "http://127.0.0.1:\(self.port)" }
+
+    /// Binds to 127.0.0.1 and starts accepting connections on a background thread.
+    public func start() throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard listener >= 0 else { throw StandInError.socket("socket", errno) }
+        var reuse: Int32 = 1
+        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
+
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = self.requestedPort.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard bound == 0 else {
+            let code = errno
+            close(listener)
+            throw StandInError.socket("bind", code)
+        }
+        guard listen(listener, 128) == 0 else {
+            let code = errno
+            close(listener)
+            throw StandInError.socket("listen", code)
+        }
+
+        var actual = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &actual) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
+        }
+        let port = UInt16(bigEndian: actual.sin_port)
+        self.state.withLock { $0 = (socket: listener, port: port, running: true, connections: []) }
+
+        let thread = Thread { [self] in self.acceptLoop(listener) }
+        thread.name = "standin-accept-\(port)"
+        thread.start()
+    }
+
+    /// Stops accepting and closes every open connection.
+    public func stop() {
+        let (listener, connections) = self.state.withLock { state -> (Int32, Set<Int32>) in
+            state.running = false
+            let result = (state.socket, state.connections)
+            state.socket = -1
+            return result
+        }
+        if listener >= 0 {
+            shutdown(listener, Int32(SHUT_RDWR))
+            close(listener)
+        }
+        for connection in connections {
+            shutdown(connection, Int32(SHUT_RDWR))
+        }
+    }
+
+    private func acceptLoop(_ listener: Int32) {
+        while self.state.current.running {
+            let connection = accept(listener, nil, nil)
+            if connection < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            var noDelay: Int32 = 1
+            setsockopt(connection, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, socklen_t(MemoryLayout<Int32>.size))
+            self.state.withLock { _ = $0.connections.insert(connection) }
+            let thread = Thread { [self] in
+                self.serve(connection)
+                self.state.withLock { _ = $0.connections.remove(connection) }
+                close(connection)
+            }
+            thread.start()
+        }
+    }
+
+    private func serve(_ connection: Int32) {
+        let reader = SocketReader(socket: connection)
+        while self.state.current.running {
+            guard let request = reader.readRequest() else { return }
+            let response = self.handler(request)
+            let keepAlive = (request.header("Connection")?.lowercased() != "close")
+            guard write(response, to: connection, keepAlive: keepAlive, isHead: request.method == "HEAD") else { return }
+            if !keepAlive { return }
+        }
+    }
+
+    private func write(_ response: HTTPResponse, to connection: Int32, keepAlive: Bool, isHead: Bool) -> Bool {
+        var head = "HTTP/1.1 \(response.status) \(HTTPResponse.reasonPhrase(response.status))\r\n"
+        var hasLength = false
+        for header in response.headers {
+            if header.name.lowercased() == "content-length" { hasLength = true }
+            head += "\(header.name): \(header.value)\r\n"
+        }
+        if !hasLength {
+            head += "Content-Length: \(response.body.count)\r\n"
+        }
+        head += keepAlive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n"
+        var bytes = Data(head.utf8)
+        if !isHead {
+            bytes.append(response.body)
+        }
+        return sendAll(connection, bytes)
+    }
+}
+
+func sendAll(_ socket: Int32, _ data: Data) -> Bool {
+    data.withUnsafeBytes { buffer -> Bool in
+        var offset = 0
+        while offset < buffer.count {
+            let sent = send(socket, buffer.baseAddress! + offset, buffer.count - offset, Int32(MSG_NOSIGNAL))
+            if sent < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            offset += sent
+        }
+        return true
+    }
+}
+
+/// Reads HTTP/1.1 requests from a connected socket.
+final class SocketReader {
+    private let socket: Int32
+    private var buffer = Data()
+
+    init(socket: Int32) {
+        self.socket = socket
+    }
+
+    private func fill() -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = recv(self.socket, &chunk, chunk.count, 0)
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { return false }
+            self.buffer.append(contentsOf: chunk[0..<count])
+            return true
+        }
+    }
+
+    private func readLine() -> String? {
+        while true {
+            if let range = self.buffer.firstRange(of: Data("\r\n".utf8)) {
+                let line = String(decoding: self.buffer[self.buffer.startIndex..<range.lowerBound], as: UTF8.self)
+                self.buffer.removeSubrange(self.buffer.startIndex..<range.upperBound)
+                return line
+            }
+            if self.buffer.count > 1 << 20 { return nil }
+            guard self.fill() else { return nil }
+        }
+    }
+
+    private func readBytes(_ count: Int) -> Data? {
+        while self.buffer.count < count {
+            guard self.fill() else { return nil }
+        }
+        let result = Data(self.buffer.prefix(count))
+        self.buffer.removeFirst(count)
+        return result
+    }
+
+    func readRequest() -> HTTPRequest? {
+        guard let requestLine = self.readLine(), !requestLine.isEmpty else { return nil }
+        let parts = requestLine.split(separator: " ")
+        guard parts.count >= 2 else { return nil }
+        var headers: [(name: String, value: String)] = []
+        while let line = self.readLine() {
+            if line.isEmpty { break }
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let name = String(line[..<colon]).trimmingCharacters(in: .whitespaces)
+            let value = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+            headers.append((name, value))
+        }
+        func header(_ name: String) -> String? {
+            headers.first { $0.name.lowercased() == name }?.value
+        }
+        if header("expect")?.lowercased() == "100-continue" {
+            _ = sendAll(self.socket, Data("HTTP/1.1 100 Continue\r\n\r\n".utf8))
+        }
+        var body = Data()
+        if header("transfer-encoding")?.lowercased().contains("chunked") == true {
+            while let sizeLine = self.readLine() {
+                let sizeText = sizeLine.split(separator: ";").first.map(String.init) ?? "0"
+                guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16) else { return nil }
+                if size == 0 {
+                    // Skip trailers up to the blank line.
+                    while let trailer = self.readLine(), !trailer.isEmpty {}
+                    break
+                }
+                guard let chunk = self.readBytes(size) else { return nil }
+                body.append(chunk)
+                _ = self.readLine()
+            }
+        } else if let length = header("content-length").flatMap({ Int($0) }), length > 0 {
+            guard let data = self.readBytes(length) else { return nil }
+            body = data
+        }
+        let target = String(parts[1])
+        let pathAndQuery = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        return HTTPRequest(
+            method: String(parts[0]),
+            rawPath: String(pathAndQuery[0]),
+            rawQuery: pathAndQuery.count > 1 ? String(pathAndQuery[1]) : "",
+            headers: headers,
+            body: body
+        )
+    }
+}
+
+/// Errors raised while starting a stand-in.
+public enum StandInError: Error, CustomStringConvertible {
+    case socket(String, Int32)
+    case setup(String)
+
+    public var description: String {
+        switch self {
+        case .socket(let call, let code): "stand-in server: \(call) failed: \(String(cString: strerror(code)))"
+        case .setup(let message): "stand-in setup failed: \(message)"
+        }
+    }
+}

@@ -1,0 +1,2 @@
+import Support
+print(NightshiftVersion.current)
