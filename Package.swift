@@ -37,7 +37,7 @@ let package = Package(
         // Libraries.
         .target(name: "Support", dependencies: ["CCrypto"]),
         .target(name: "HTTP", dependencies: ["CCurl", "Support"]),
-        .target(name: "Config", dependencies: ["CYAML", "Support", "Schedules"]),
+        .target(name: "Config", dependencies: ["CYAML", "Support"]),
         .target(name: "Schedules", dependencies: []),
         .target(name: "Paperspace", dependencies: ["HTTP", "Support"]),
         .target(name: "Hub", dependencies: ["HTTP", "Support"]),

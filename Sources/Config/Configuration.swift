@@ -1,0 +1,339 @@
+import Foundation
+import Support
+
+/// A whole nightshift config file after loading and validation.
+public struct Configuration: Sendable {
+    /// The file the configuration was read from.
+    public var sourcePath: String
+    /// Where the journal and run scratch files live. Default `/var/lib/nightshift`.
+    public var stateDirectory: String
+    /// The IANA time zone for jobs that name none. Default `UTC`.
+    public var timeZone: String
+    /// The minimum level that is logged. Default `info`.
+    public var logLevel: Logger.Level
+    public var paperspace: PaperspaceSettings
+    public var hub: HubSettings
+    /// Notifiers in file order.
+    public var notifiers: [NotifierSettings]
+    /// Training jobs in file order.
+    public var jobs: [TrainingJob]
+    /// Problems that do not stop the daemon, such as an inline secret in a file other users can read.
+    public var warnings: [ConfigDiagnostic]
+
+    public init(
+        sourcePath: String,
+        stateDirectory: String = Configuration.defaultStateDirectory,
+        timeZone: String = "UTC",
+        logLevel: Logger.Level = .info,
+        paperspace: PaperspaceSettings = PaperspaceSettings(),
+        hub: HubSettings = HubSettings(),
+        notifiers: [NotifierSettings] = [],
+        jobs: [TrainingJob] = [],
+        warnings: [ConfigDiagnostic] = []
+    ) {
+        self.sourcePath = sourcePath
+        self.stateDirectory = stateDirectory
+        self.timeZone = timeZone
+        self.logLevel = logLevel
+        self.paperspace = paperspace
+        self.hub = hub
+        self.notifiers = notifiers
+        self.jobs = jobs
+        self.warnings = warnings
+    }
+
+    public static let defaultPath = "/etc/nightshift/nightshift.yaml"
+    public static let defaultStateDirectory = "/var/lib/nightshift"
+
+    public func job(named name: String) -> TrainingJob? {
+        self.jobs.first { $0.name == name }
+    }
+
+    public func notifier(named name: String) -> NotifierSettings? {
+        self.notifiers.first { $0.name == name }
+    }
+}
+
+/// A secret value and where it came from. `description` never shows the value.
+public struct Secret: Sendable, CustomStringConvertible {
+    public enum Source: Sendable, Equatable {
+        /// Written in the config file itself.
+        case inline
+        /// Read from an environment variable through a `${NAME}` reference.
+        case environment(String)
+        /// Read from a file, for example a systemd credential under `$CREDENTIALS_DIRECTORY`.
+        case file(String)
+    }
+
+    public var value: String
+    public var source: Source
+
+    public init(value: String, source: Source) {
+        self.value = value
+        self.source = source
+        SecretRedactor.shared.register(value)
+    }
+
+    public var description: String {
+        switch self.source {
+        case .inline: "[inline secret]"
+        case .environment(let name): "[secret from $\(name)]"
+        case .file(let path): "[secret from \(path)]"
+        }
+    }
+}
+
+/// The `paperspace:` section.
+public struct PaperspaceSettings: Sendable {
+    /// Default `https://api.paperspace.com/v1`.
+    public var endpoint: String
+    /// The API key, from `api_key` or `api_key_file`. Required when any training job exists.
+    public var apiKey: Secret?
+    /// The first part of every machine and startup script name this agent creates. Default `nightshift`.
+    public var namePrefix: String
+
+    public init(endpoint: String = PaperspaceSettings.defaultEndpoint, apiKey: Secret? = nil, namePrefix: String = "nightshift") {
+        self.endpoint = endpoint
+        self.apiKey = apiKey
+        self.namePrefix = namePrefix
+    }
+
+    public static let defaultEndpoint = "https://api.paperspace.com/v1"
+}
+
+/// The `hub:` section.
+public struct HubSettings: Sendable {
+    /// Default `https://huggingface.co`.
+    public var endpoint: String
+    /// The access token, from `token` or `token_file`. Required when any training job exists.
+    public var token: Secret?
+
+    public init(endpoint: String = HubSettings.defaultEndpoint, token: Secret? = nil) {
+        self.endpoint = endpoint
+        self.token = token
+    }
+
+    public static let defaultEndpoint = "https://huggingface.co"
+}
+
+/// One entry of the `notifiers:` map.
+public struct NotifierSettings: Sendable {
+    public enum Kind: String, Sendable, CaseIterable {
+        /// A Slack incoming webhook.
+        case slack
+        /// A generic JSON webhook signed with HMAC-SHA256 in the Standard Webhooks manner.
+        case webhook
+    }
+
+    public var name: String
+    public var kind: Kind
+    /// The webhook URL, from `url` or `url_file`. It is a secret: Slack's URL is its own credential.
+    public var url: Secret
+    /// The signing secret of a `webhook` notifier, from `secret` or `secret_file`.
+    public var signingSecret: Secret?
+    /// The events this notifier receives. Default: all of them.
+    public var events: Set<RunEventKind>
+    /// Seconds allowed for one delivery attempt. Default 10.
+    public var timeout: Double
+
+    public init(
+        name: String,
+        kind: Kind,
+        url: Secret,
+        signingSecret: Secret? = nil,
+        events: Set<RunEventKind> = Set(RunEventKind.allCases),
+        timeout: Double = 10
+    ) {
+        self.name = name
+        self.kind = kind
+        self.url = url
+        self.signingSecret = signingSecret
+        self.events = events
+        self.timeout = timeout
+    }
+}
+
+/// The `machine:` section of a training job.
+public struct MachineSpec: Sendable {
+    /// The Paperspace machine type label, for example `A4000` or `C5`.
+    public var type: String
+    /// The template id, for example `t0nspur5`.
+    public var template: String
+    /// The region, for example `ny2`, `NY2` or `East Coast (NY2)`.
+    public var region: String
+    /// Disk size in GB. Default 50.
+    public var diskSize: Int
+    /// Estimated price in US dollars per hour, shown in notifications. Optional.
+    public var hourlyRate: Double?
+
+    public init(type: String, template: String, region: String, diskSize: Int = 50, hourlyRate: Double? = nil) {
+        self.type = type
+        self.template = template
+        self.region = region
+        self.diskSize = diskSize
+        self.hourlyRate = hourlyRate
+    }
+}
+
+/// Poll intervals of a training job, in seconds.
+public struct PollIntervals: Sendable {
+    /// While waiting for the machine to become ready. Default 10.
+    public var startup: Double
+    /// While the job runs on the machine. Default 30.
+    public var running: Double
+    /// During teardown: waiting for `off` and for the machine to be gone. Default 5.
+    public var teardown: Double
+
+    public init(startup: Double = 10, running: Double = 30, teardown: Double = 5) {
+        self.startup = startup
+        self.running = running
+        self.teardown = teardown
+    }
+}
+
+/// Limits on how long a machine may stay in a state before nightshift gives up on it, in seconds.
+public struct StateTimeouts: Sendable {
+    /// From create until `ready`. Default 1200 (20 minutes).
+    public var ready: Double
+    /// From the stop request until `off`. Default 600.
+    public var stop: Double
+    /// From the delete request until the machine is gone. Default 600.
+    public var delete: Double
+
+    public init(ready: Double = 1200, stop: Double = 600, delete: Double = 600) {
+        self.ready = ready
+        self.stop = stop
+        self.delete = delete
+    }
+}
+
+/// One entry of the `jobs:` map: a scheduled training run.
+public struct TrainingJob: Sendable {
+    public var name: String
+    /// A five-field cron expression or a macro such as `@daily`.
+    public var schedule: String
+    /// The IANA time zone the schedule is read in. Default: the global `time_zone`.
+    public var timeZone: String
+    public var machine: MachineSpec
+    /// The git repository URL to clone on the machine.
+    public var repositoryURL: String
+    /// The branch, tag or commit to check out. Default `main`.
+    public var repositoryRef: String
+    /// Run in the clone before the dataset download. Default `pip install -r requirements_linux.txt`.
+    public var setupCommand: String
+    /// The Hub dataset repo, `namespace/name`.
+    public var datasetRepo: String
+    /// The dataset revision. Default `main`.
+    public var datasetRevision: String
+    /// Where the dataset is downloaded, relative to the clone. Default `data`.
+    public var datasetDirectory: String
+    /// The training command, run in the clone.
+    public var trainCommand: String
+    /// The Hub model repo, `namespace/name`.
+    public var modelRepo: String
+    /// Paths, relative to the clone, uploaded to the model repo under the same names.
+    public var outputs: [String]
+    /// Non-secret environment variables set for setup and training.
+    public var environment: [(name: String, value: String)]
+    /// The hard limit on a run, from create to teardown start, in seconds. Default 21600 (6 hours).
+    public var maxDuration: Double
+    public var poll: PollIntervals
+    public var timeouts: StateTimeouts
+    /// Names of notifiers told about this job's runs. Default: every notifier.
+    public var notify: [String]
+
+    public init(
+        name: String,
+        schedule: String,
+        timeZone: String = "UTC",
+        machine: MachineSpec,
+        repositoryURL: String,
+        repositoryRef: String = "main",
+        setupCommand: String = TrainingJob.defaultSetupCommand,
+        datasetRepo: String,
+        datasetRevision: String = "main",
+        datasetDirectory: String = "data",
+        trainCommand: String,
+        modelRepo: String,
+        outputs: [String],
+        environment: [(name: String, value: String)] = [],
+        maxDuration: Double = 21600,
+        poll: PollIntervals = PollIntervals(),
+        timeouts: StateTimeouts = StateTimeouts(),
+        notify: [String] = []
+    ) {
+        self.name = name
+        self.schedule = schedule
+        self.timeZone = timeZone
+        self.machine = machine
+        self.repositoryURL = repositoryURL
+        self.repositoryRef = repositoryRef
+        self.setupCommand = setupCommand
+        self.datasetRepo = datasetRepo
+        self.datasetRevision = datasetRevision
+        self.datasetDirectory = datasetDirectory
+        self.trainCommand = trainCommand
+        self.modelRepo = modelRepo
+        self.outputs = outputs
+        self.environment = environment
+        self.maxDuration = maxDuration
+        self.poll = poll
+        self.timeouts = timeouts
+        self.notify = notify
+    }
+
+    public static let defaultSetupCommand = "pip install -r requirements_linux.txt"
+}
+
+/// One problem found in a config file, with its position.
+public struct ConfigDiagnostic: Sendable, CustomStringConvertible, Equatable {
+    public enum Severity: String, Sendable {
+        case error
+        case warning
+    }
+
+    public var severity: Severity
+    public var file: String
+    /// 1-based line, or 0 when the problem concerns the whole file.
+    public var line: Int
+    /// 1-based column, or 0 when the problem concerns the whole file.
+    public var column: Int
+    /// The dotted key path, for example `jobs.nightly.machine.disk_size`.
+    public var key: String
+    /// What is wrong, including what was expected.
+    public var message: String
+    /// What to do about it.
+    public var fix: String
+
+    public init(severity: Severity = .error, file: String, line: Int, column: Int, key: String, message: String, fix: String) {
+        self.severity = severity
+        self.file = file
+        self.line = line
+        self.column = column
+        self.key = key
+        self.message = message
+        self.fix = fix
+    }
+
+    /// `file:line:column: error: key: message` followed by an indented `fix:` line.
+    public var description: String {
+        let position = self.line > 0 ? "\(self.file):\(self.line):\(self.column)" : self.file
+        let keyPart = self.key.isEmpty ? "" : "\(self.key): "
+        return "\(position): \(self.severity.rawValue): \(keyPart)\(self.message)\n    fix: \(self.fix)"
+    }
+}
+
+/// Thrown by the loader when a config file has at least one error; holds all of them, not just the first.
+public struct ConfigError: Error, CustomStringConvertible, Sendable {
+    public var diagnostics: [ConfigDiagnostic]
+
+    public init(diagnostics: [ConfigDiagnostic]) {
+        self.diagnostics = diagnostics
+    }
+
+    public var description: String {
+        let errors = self.diagnostics.filter { $0.severity == .error }.count
+        let header = "\(errors) error\(errors == 1 ? "" : "s") in the configuration"
+        return ([header] + self.diagnostics.map(\.description)).joined(separator: "\n")
+    }
+}
