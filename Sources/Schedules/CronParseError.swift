@@ -46,7 +46,7 @@ public enum CronParseError: Error, CustomStringConvertible, Sendable, Equatable 
                 + " Supported macros are \(Self.macroList), written alone; otherwise write five fields"
         case .emptyListItem(let expression, let field, let fieldText):
             return Self.prefix(expression, field, fieldText)
-                + "the list has an empty item. Remove the extra comma, for example \(field.example)"
+                + "the list has an empty item. Remove the extra comma, as in \"1,2\""
         case .invalidToken(let expression, let field, let token):
             return Self.prefix(expression, field, token) + Self.tokenProblem(token, field)
         case .valueOutOfRange(let expression, let field, let token):
@@ -81,7 +81,7 @@ public enum CronParseError: Error, CustomStringConvertible, Sendable, Equatable 
         }
         if field == .dayOfMonth || field == .dayOfWeek, Self.usesQuartzExtension(upper) {
             return "the Quartz extensions L, W and # are not supported; \(allowed)"
-                + " List the days instead, for example \(field.example)"
+                + " List the days instead, for example \"\(field.example)\""
         }
         if token.contains("~") {
             return "random values (~) are not supported; \(allowed) Pick a fixed value"
@@ -90,13 +90,13 @@ public enum CronParseError: Error, CustomStringConvertible, Sendable, Equatable 
             return "names are three letters long; \(allowed) Write \(name)"
         }
         if field.names.isEmpty, token.contains(where: { $0.isLetter }) {
-            return "names are only allowed in month and day-of-week; \(allowed)"
-                + " For example \(field.example)"
+            return "names are only allowed in the month and day-of-week fields; \(allowed)"
+                + " For example \"\(field.example)\""
         }
-        return "\(allowed) For example \(field.example)"
+        return "\(allowed) For example \"\(field.example)\""
     }
 
-    /// Whether the token looks like `L`, `LW`, `L-3`, `15W`, `5L` or `6#3`: digits mixed with L, W or #.
+    /// Returns whether the token looks like `L`, `LW`, `L-3`, `15W`, `5L` or `6#3`: digits mixed with L, W or #.
     private static func usesQuartzExtension(_ upperToken: String) -> Bool {
         let markers: Set<Character> = ["L", "W", "#"]
         guard upperToken.contains(where: { markers.contains($0) }) else { return false }

@@ -22,8 +22,8 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
     let dayOfMonthStartsWithStar: Bool
     let dayOfWeekStartsWithStar: Bool
 
-    /// The longest search for a next fire time: one 400-year Gregorian cycle, after which dates and weekdays
-    /// repeat. A schedule that matches no date in one cycle matches none at all.
+    /// The maximum search span for a next fire time, in years. After one 400-year Gregorian cycle dates and
+    /// weekdays repeat, so a schedule that matches no date in one cycle matches none at all.
     static let searchYears = 400
 
     static let macros: [String: String] = [
@@ -68,8 +68,8 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
         self.dayOfWeekStartsWithStar = fields[4].hasPrefix("*")
     }
 
-    /// Returns nil if the expression parses and can fire, otherwise a message that says what is wrong and how to
-    /// fix it. Unlike `init(parsing:)`, this also rejects schedules that never fire, such as `0 0 30 2 *`.
+    /// Returns nil if the expression parses and can fire, otherwise a message that explains the problem and the
+    /// fix. Unlike `init(parsing:)`, this also rejects schedules that never fire, such as `0 0 30 2 *`.
     public static func validate(_ expression: String) -> String? {
         let schedule: CronSchedule
         do {
@@ -102,7 +102,7 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Returns the first fire time strictly after `date`, or nil if the schedule never fires (`isSatisfiable` is
-    /// false) or `date` is not finite.
+    /// false) or `date` is not finite or more than 10^15 seconds from 1970.
     public func nextFire(after date: Date, in timeZone: TimeZone) -> Date? {
         let reference = date.timeIntervalSince1970
         guard self.isSatisfiable, reference.isFinite, abs(reference) < 1e15 else {
@@ -112,8 +112,8 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
         let referenceWall = WallClock.wallTime(at: referenceSecond, timeZone)
 
         // Wall times up to the reference minute map to instants at or before `date`, because wall-to-instant
-        // mapping never goes backwards. Later wall times can still map to earlier instants during the second
-        // pass of a fall-back overlap, hence the check in the loop.
+        // mapping never goes backwards. Later wall times can still map to instants before `date` during the second
+        // pass of a fall-back overlap, which the check in the loop skips.
         var cursor = WallMinute(wallSeconds: WallClock.floorDivide(referenceWall, 60) * 60 + 60)
         let lastYear = cursor.year + Self.searchYears
         while let match = self.firstMatch(from: cursor, throughYear: lastYear) {

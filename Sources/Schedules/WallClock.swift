@@ -49,8 +49,8 @@ enum WallClock {
     /// later time. A wall time inside a fall-back overlap maps to its first occurrence, and one inside a
     /// spring-forward gap maps to the transition instant that ends the gap.
     ///
-    /// Assumes the offset changes at most once between a day before and a day after the wall time, as it does
-    /// under yearly DST rules.
+    /// Assumes the offset changes at most once between a day before and a day after the wall time. That is true
+    /// whenever a zone's offset changes are more than two days apart.
     static func firstInstant(showing wallSeconds: Int, in zone: TimeZone) -> Int {
         let offsets = Set([wallSeconds - 86_400, wallSeconds, wallSeconds + 86_400].map { self.offset(at: $0, zone) })
 
@@ -60,11 +60,12 @@ enum WallClock {
         }
 
         // No instant shows this wall time, so it lies in a gap. The clock reads earlier than the wall time at
-        // `before` and later at `after`; the instant it jumps past the wall time is the end of the gap.
+        // `before` and later at `after`. The instant where it jumps past the wall time ends the gap.
         var before = wallSeconds - (offsets.max() ?? 0)
         var after = wallSeconds - (offsets.min() ?? 0)
         guard self.wallTime(at: before, zone) < wallSeconds, self.wallTime(at: after, zone) > wallSeconds else {
-            // NOTE: reachable only with two offset changes within a day; falls back to the offset before.
+            // NOTE: Reachable only if the offset changes twice within two days. The result may then be off by the
+            // size of one change.
             return before
         }
         while after - before > 1 {

@@ -2,10 +2,10 @@ import Foundation
 import Schedules
 import Testing
 
-/// Compares `CronSchedule` with a minute-by-minute scan that applies the DST policy directly: at each UTC minute,
-/// the wall-clock minutes the zone's clock shows for the first time are checked against a hand-written matcher,
-/// and the minute fires if any of them matches. Wall minutes jumped over in a gap are shown for the first time at
-/// the end of the gap, and wall minutes shown again in an overlap are not new.
+/// Compares `CronSchedule` with a minute-by-minute scan that applies the DST policy directly. At each UTC minute,
+/// the scan checks the wall-clock minutes that the zone's clock shows for the first time against a hand-written
+/// matcher, and the minute fires if any of them matches. Wall minutes that a gap jumps over count as shown at the
+/// end of the gap, and wall minutes shown again in an overlap are not new.
 @Suite("Cron schedule against a minute scan")
 struct CronOracleTests {
     /// Wall-clock fields of a minute; `weekday` is 1 for Sunday through 7 for Saturday, as in `Calendar`.

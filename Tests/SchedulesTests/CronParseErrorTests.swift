@@ -85,7 +85,7 @@ struct CronParseErrorTests {
         Case(
             expression: "1,,2 * * * *",
             error: .emptyListItem(expression: "1,,2 * * * *", field: .minute, fieldText: "1,,2"),
-            fragments: ["invalid minute \"1,,2\"", "empty item", "Remove the extra comma"]),
+            fragments: ["invalid minute \"1,,2\"", "empty item", "Remove the extra comma, as in \"1,2\""]),
         Case(
             expression: "0 0 * * 1,",
             error: .emptyListItem(expression: "0 0 * * 1,", field: .dayOfWeek, fieldText: "1,"),
@@ -110,11 +110,11 @@ struct CronParseErrorTests {
         Case(
             expression: "x * * * *",
             error: .invalidToken(expression: "x * * * *", field: .minute, token: "x"),
-            fragments: ["invalid minute \"x\"", "0-59", "*/n", "For example 30"]),
+            fragments: ["invalid minute \"x\"", "0-59", "*/n", "For example \"30\""]),
         Case(
             expression: "0 MON * * *",
             error: .invalidToken(expression: "0 MON * * *", field: .hour, token: "MON"),
-            fragments: ["names are only allowed in month and day-of-week"]),
+            fragments: ["names are only allowed in the month and day-of-week fields", "For example \"2\""]),
         Case(
             expression: "0 0 * MON *",
             error: .invalidToken(expression: "0 0 * MON *", field: .month, token: "MON"),
@@ -154,7 +154,7 @@ struct CronParseErrorTests {
         Case(
             expression: "0 0 * * 5#3",
             error: .invalidToken(expression: "0 0 * * 5#3", field: .dayOfWeek, token: "5#3"),
-            fragments: ["L, W and # are not supported", "MON-FRI"]),
+            fragments: ["L, W and # are not supported", "for example \"MON-FRI\""]),
         Case(
             expression: "0~30 * * * *",
             error: .invalidToken(expression: "0~30 * * * *", field: .minute, token: "0~30"),
