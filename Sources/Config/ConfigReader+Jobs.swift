@@ -103,6 +103,15 @@ extension ConfigReader {
             self.missing(view, name, expected: "a map", example: example)
             return nil
         }
+        guard !node.isNull else {
+            self.error(
+                node.position,
+                view.path(of: name),
+                "expected a map of keys, got an empty value",
+                fix: "write the keys indented under `\(name):`, or on one line as `\(name): \(example)`"
+            )
+            return nil
+        }
         let keys: [String] =
             switch name {
             case "machine": ConfigReader.machineKeys

@@ -175,13 +175,15 @@ extension ConfigReader {
         guard let fileMode, fileMode & 0o077 != 0 else { return }
         let mode = String(fileMode & 0o777, radix: 8)
         for (position, path) in self.inlineSecrets {
-            let name = path.split(separator: ".").last.map(String.init) ?? path
+            let components = path.split(separator: ".").map(String.init)
+            let name = components.last ?? path
+            let credential = components.suffix(2).joined(separator: "-").replacingOccurrences(of: "_", with: "-")
             self.warning(
                 position,
                 path,
                 "secret written inline in a config file that group or others can read (mode 0\(mode))",
                 fix: "run `chmod 600 \(self.file)`, or move the secret out of the file: "
-                    + "`\(name): ${ENV_VAR}` or `\(name)_file: ${CREDENTIALS_DIRECTORY}/\(name)`"
+                    + "`\(name): ${ENV_VAR}` or `\(name)_file: ${CREDENTIALS_DIRECTORY}/\(credential)`"
             )
         }
     }

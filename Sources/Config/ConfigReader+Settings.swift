@@ -195,7 +195,7 @@ extension ConfigReader {
         if let match = known.first(where: { $0.lowercased().hasSuffix("/\(lowered)") }) {
             return match
         }
-        return Suggestions.closest(to: input, in: known)
+        return Suggestions.closest(to: input, in: known, matchesPrefix: false)
     }
 
     private func logLevel(_ view: MappingView, _ name: String) -> Logger.Level? {

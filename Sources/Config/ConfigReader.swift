@@ -255,14 +255,14 @@ final class ConfigReader {
                 fix: "set `\(name)` (with systemd, through `Environment=` or `EnvironmentFile=`), "
                     + "or give a default as `${\(name):-value}`"
             )
-        case .invalidReference(let reference):
-            let shown = isSecret ? "the reference" : "`\(reference)`"
+        case .invalidReference(let name):
+            let shown = isSecret ? "an invalid name" : "`\(name)`"
             self.error(
                 position,
                 path,
-                "invalid variable reference: expected `${NAME}` or `${NAME:-default}` with a name of letters, "
-                    + "digits and `_`, got \(shown)",
-                fix: "fix the variable name, or write `$${` for a literal `${`"
+                "invalid variable reference: expected `${NAME}` or `${NAME:-default}` where NAME has letters, "
+                    + "digits and `_` and does not start with a digit, got \(shown)",
+                fix: "fix the variable name and close the reference with `}`, or write `$${` for a literal `${`"
             )
         }
     }

@@ -15,7 +15,8 @@ enum VariableExpansion {
     enum Failure: Error {
         /// The variable is not set and the reference gives no default.
         case unset(String)
-        /// `${...}` does not contain a valid variable name, or the closing brace is missing.
+        /// `${...}` does not contain a valid variable name, or the closing brace is missing. Carries the text
+        /// between `${` and `:-` or `}`, so that a default, which may be a secret, is not part of it.
         case invalidReference(String)
     }
 
@@ -55,7 +56,7 @@ enum VariableExpansion {
                 continue
             }
             guard let close = afterDollar.firstIndex(of: "}") else {
-                return .failure(.invalidReference(String(rest)))
+                return .failure(.invalidReference(String(afterDollar.dropFirst())))
             }
             let inner = String(afterDollar[afterDollar.index(after: afterDollar.startIndex)..<close])
             switch VariableExpansion.resolve(reference: inner, environment: environment) {
@@ -95,7 +96,7 @@ enum VariableExpansion {
             fallback = nil
         }
         guard VariableExpansion.isValidName(name) else {
-            return .failure(.invalidReference("${\(reference)}"))
+            return .failure(.invalidReference(name))
         }
         // As in the shell, `:-` also replaces a variable that is set but empty.
         if let value = environment[name], fallback == nil || !value.isEmpty {

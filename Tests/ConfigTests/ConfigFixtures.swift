@@ -93,3 +93,12 @@ enum ConfigFixtures {
         return url
     }
 }
+
+extension ConfigFixtures {
+    /// The minimal config with one line replaced. Line numbers of `minimal`: `jobs:` is line 5, `nightly:` 6,
+    /// `schedule` 7, `machine` 8 to 11, `repository` 12 and 13, `dataset` 14 and 15, `train` 16, `model` 17 to 19.
+    static func minimal(replacing line: String, with replacement: String) -> String {
+        precondition(ConfigFixtures.minimal.contains(line), "the minimal config has no line `\(line)`")
+        return ConfigFixtures.minimal.replacingOccurrences(of: line, with: replacement)
+    }
+}

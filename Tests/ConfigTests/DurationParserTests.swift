@@ -34,25 +34,3 @@ import Testing
         #expect(DurationParser.format(seconds) == text)
     }
 }
-
-@Suite struct SuggestionsTests {
-    @Test(arguments: [
-        ("kitten", "sitting", 3), ("", "abc", 3), ("abc", "", 3), ("same", "same", 0), ("api_kye", "api_key", 2),
-    ])
-    func editDistanceTable(a: String, b: String, distance: Int) {
-        #expect(Suggestions.editDistance(a, b) == distance)
-    }
-
-    @Test func closestIgnoresCaseAndSeparators() {
-        let keys = ConfigReader.paperspaceKeys
-        #expect(Suggestions.closest(to: "apiKey", in: keys) == "api_key")
-        #expect(Suggestions.closest(to: "api-key-file", in: keys) == "api_key_file")
-        #expect(Suggestions.closest(to: "endpiont", in: keys) == "endpoint")
-    }
-
-    @Test func closestRejectsDistantNames() {
-        #expect(Suggestions.closest(to: "colour", in: ConfigReader.topLevelKeys) == nil)
-        #expect(Suggestions.closest(to: "x", in: ["y", "zz"]) == "y")
-        #expect(Suggestions.closest(to: "abc", in: []) == nil)
-    }
-}
