@@ -57,7 +57,7 @@ public enum ConfigLoader {
     }
 
     /// Loads config text as if it were read from `path`. With a `fileMode`, inline secrets in a file that group or
-    /// others can read produce warnings; nil skips that check.
+    /// others can read produce warnings, and nil skips that check.
     public static func load(
         text: String,
         path: String,

@@ -22,9 +22,11 @@ extension ConfigReader {
             return []
         }
         // Names as written, including notifiers with errors, so `notify` does not report them a second time.
-        let declaredNotifiers = notifierNames + ConfigReader.keyNames(root.value("notifiers")).filter { name in
-            !notifierNames.contains(name)
-        }
+        let declaredNotifiers =
+            notifierNames
+            + ConfigReader.keyNames(root.value("notifiers")).filter { name in
+                !notifierNames.contains(name)
+            }
         var jobs: [TrainingJob] = []
         for entry in view.entries {
             let path = view.path(of: entry.name)
@@ -160,7 +162,13 @@ extension ConfigReader {
             hourlyRate = nil
         }
         guard let type, let template, let region else { return nil }
-        return MachineSpec(type: type, template: template, region: region, diskSize: diskSize ?? 50, hourlyRate: hourlyRate)
+        return MachineSpec(
+            type: type,
+            template: template,
+            region: region,
+            diskSize: diskSize ?? 50,
+            hourlyRate: hourlyRate
+        )
     }
 
     private func repository(_ view: MappingView) -> (url: String, ref: String)? {
@@ -218,11 +226,21 @@ extension ConfigReader {
     private func dataset(_ view: MappingView) -> (repo: String, revision: String, directory: String)? {
         let repo = self.repoID(view, "repo", example: "org/dataset")
         let revision = self.string(view, "revision").flatMap { revision in
-            self.checkNoWhitespace(revision, view: view, name: "revision", expected: "a branch, tag or commit", example: "main")
+            self.checkNoWhitespace(
+                revision,
+                view: view,
+                name: "revision",
+                expected: "a branch, tag or commit",
+                example: "main"
+            )
         }
         var directory: String?
         if let text = self.string(view, "directory") {
-            directory = self.relativePath(text, position: view.value("directory")!.position, path: view.path(of: "directory"))
+            directory = self.relativePath(
+                text,
+                position: view.value("directory")!.position,
+                path: view.path(of: "directory")
+            )
         }
         guard let repo else { return nil }
         return (repo, revision ?? "main", directory ?? "data")
@@ -232,9 +250,15 @@ extension ConfigReader {
         let repo = self.repoID(view, "repo", example: "org/model")
         var outputs: [String]?
         if view.entry("outputs") == nil {
-            self.missing(view, "outputs", expected: "a list of paths relative to the clone", example: "[model.safetensors]")
+            self.missing(
+                view,
+                "outputs",
+                expected: "a list of paths relative to the clone",
+                example: "[model.safetensors]"
+            )
         } else if let items = self.stringList(view, "outputs") {
-            outputs = items.compactMap { item in self.relativePath(item.value, position: item.position, path: item.path) }
+            outputs = items.compactMap { item in self.relativePath(item.value, position: item.position, path: item.path)
+            }
             if case .sequence(let written) = view.value("outputs")!.content, written.isEmpty {
                 self.error(
                     view.value("outputs")!.position,
@@ -374,7 +398,9 @@ extension ConfigReader {
             }
             guard declaredNotifiers.contains(item.value) else {
                 let suggestion = Suggestions.closest(to: item.value, in: declaredNotifiers)
-                let known = declaredNotifiers.isEmpty ? "no notifiers are defined" : "defined notifiers are \(Suggestions.list(declaredNotifiers))"
+                let known =
+                    declaredNotifiers.isEmpty
+                    ? "no notifiers are defined" : "defined notifiers are \(Suggestions.list(declaredNotifiers))"
                 self.error(
                     item.position,
                     item.path,

@@ -39,7 +39,7 @@ extension ConfigReader {
                 view.value(key)!.position,
                 view.path(of: key),
                 "invalid notifier URL \(url): expected an `http://` or `https://` URL with a host name",
-                fix: "check the value; for Slack it looks like `https://hooks.slack.com/services/...`"
+                fix: "check the value. A Slack URL looks like `https://hooks.slack.com/services/...`"
             )
         }
 

@@ -1,12 +1,12 @@
 import Foundation
 
 extension ConfigReader {
-    /// Secret files larger than this are rejected, because a credential is never this big and a wrong path
-    /// could otherwise pull a large file into memory.
+    /// The maximum size of a secret file in bytes. API keys, tokens and webhook URLs are far shorter, and the
+    /// limit keeps a wrong path from pulling a large file into memory.
     static let maxSecretFileSize = 64 * 1024
 
-    /// Reads a secret from `name` (inline or `${NAME}`) or from `name_file`. Returns nil when neither key is
-    /// present or the value is unusable; `present` tells those apart so cross-checks do not report twice.
+    /// Reads a secret from `name` (inline or `${NAME}`) or from `name_file`. The secret is nil when neither key is
+    /// present or the value is unusable, and `present` distinguishes the two so cross-checks do not report twice.
     ///
     /// No message written here contains the secret value or its literal text in the file.
     func secret(_ view: MappingView, _ name: String) -> (secret: Secret?, present: Bool) {
@@ -34,7 +34,8 @@ extension ConfigReader {
     private func inlineSecret(_ node: YAMLNode, path: String) -> Secret? {
         guard let expanded = self.scalar(node, path: path, expected: "a string", isSecret: true) else { return nil }
         guard !expanded.value.isEmpty else {
-            let origin = expanded.variables.first.map { "environment variable `\($0)` is empty" } ?? "the value is empty"
+            let origin =
+                expanded.variables.first.map { "environment variable `\($0)` is empty" } ?? "the value is empty"
             self.error(
                 node.position,
                 path,
@@ -46,7 +47,7 @@ extension ConfigReader {
         if let variable = expanded.variables.first, !expanded.usedDefault {
             return Secret(value: expanded.value, source: .environment(variable))
         }
-        // A literal value, or the `:-` default of a reference: either way the secret is written in the file.
+        // A literal value and the `:-` default of a reference are both written in the file.
         self.inlineSecrets.append((node.position, path))
         return Secret(value: expanded.value, source: .inline)
     }
@@ -70,17 +71,23 @@ extension ConfigReader {
             return nil
         }
         guard !expanded.value.isEmpty else {
-            self.error(node.position, path, "expected a file path, got an empty string", fix: "write the path of the file")
+            self.error(
+                node.position,
+                path,
+                "expected a file path, got an empty string",
+                fix: "write the path of the file"
+            )
             return nil
         }
-        let filePath = expanded.value.hasPrefix("/")
+        let filePath =
+            expanded.value.hasPrefix("/")
             ? expanded.value
             : URL(fileURLWithPath: self.baseDirectory).appendingPathComponent(expanded.value).path
 
         switch ConfigReader.readSecretFile(filePath) {
         case .success(let contents):
             var value = contents
-            // One trailing newline is what `echo` and most editors add; more would be part of the secret.
+            // `echo` and many editors end a file with one newline, so exactly one is dropped and any more stay.
             if value.last == "\n" || value.last == "\r\n" {
                 value.removeLast()
             }
@@ -118,15 +125,19 @@ extension ConfigReader {
             let reason = String(cString: strerror(code))
             switch code {
             case ENOENT:
-                return .failure(FileProblem(
-                    message: reason,
-                    fix: "create the file, or with systemd add `LoadCredential=` for it and check the path"
-                ))
+                return .failure(
+                    FileProblem(
+                        message: reason,
+                        fix: "create the file, or with systemd add `LoadCredential=` for it and check the path"
+                    )
+                )
             case EACCES:
-                return .failure(FileProblem(
-                    message: reason,
-                    fix: "let the user nightshift runs as read the file, or pass it with systemd `LoadCredential=`"
-                ))
+                return .failure(
+                    FileProblem(
+                        message: reason,
+                        fix: "let the user nightshift runs as read the file, or pass it with systemd `LoadCredential=`"
+                    )
+                )
             default:
                 return .failure(FileProblem(message: reason, fix: "check the path and the file"))
             }
@@ -138,13 +149,18 @@ extension ConfigReader {
             return .failure(FileProblem(message: String(cString: strerror(errno)), fix: "check the path and the file"))
         }
         guard (status.st_mode & S_IFMT) == S_IFREG else {
-            return .failure(FileProblem(message: "it is not a regular file", fix: "point the key at a file, not a directory"))
+            return .failure(
+                FileProblem(message: "it is not a regular file", fix: "point the key at a file, not a directory")
+            )
         }
         guard Int(status.st_size) <= ConfigReader.maxSecretFileSize else {
-            return .failure(FileProblem(
-                message: "it is \(status.st_size) bytes, more than the \(ConfigReader.maxSecretFileSize) allowed for a secret",
-                fix: "check that the path names the secret file"
-            ))
+            return .failure(
+                FileProblem(
+                    message: "it is \(status.st_size) bytes, more than the "
+                        + "\(ConfigReader.maxSecretFileSize) allowed for a secret",
+                    fix: "check that the path names the secret file"
+                )
+            )
         }
 
         var bytes: [UInt8] = []
@@ -158,10 +174,12 @@ extension ConfigReader {
             if count == 0 { break }
             bytes += buffer[0..<count]
             guard bytes.count <= ConfigReader.maxSecretFileSize else {
-                return .failure(FileProblem(
-                    message: "it is larger than the \(ConfigReader.maxSecretFileSize) bytes allowed for a secret",
-                    fix: "check that the path names the secret file"
-                ))
+                return .failure(
+                    FileProblem(
+                        message: "it is larger than the \(ConfigReader.maxSecretFileSize) bytes allowed for a secret",
+                        fix: "check that the path names the secret file"
+                    )
+                )
             }
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {

@@ -77,7 +77,8 @@ extension ConfigReader {
             position ?? root.position,
             "\(section).\(key)",
             "missing `\(section).\(key)`: training jobs need it \(purpose)",
-            fix: "add `\(key): ${ENV_VAR}` or `\(key)_file: ${CREDENTIALS_DIRECTORY}/\(section)-\(key)` under `\(section):`"
+            fix: "add `\(key): ${ENV_VAR}` or `\(key)_file: ${CREDENTIALS_DIRECTORY}/\(section)-\(key)` "
+                + "under `\(section):`"
         )
     }
 
@@ -111,7 +112,8 @@ extension ConfigReader {
 
     private func hub(_ root: MappingView) -> (settings: HubSettings, tokenPresent: Bool) {
         var settings = HubSettings()
-        guard let node = root.value("hub"), let view = self.mapping(node, path: "hub", allowedKeys: ConfigReader.hubKeys)
+        guard let node = root.value("hub"),
+            let view = self.mapping(node, path: "hub", allowedKeys: ConfigReader.hubKeys)
         else {
             return (settings, root.value("hub") != nil)
         }
@@ -170,7 +172,7 @@ extension ConfigReader {
         return path
     }
 
-    /// Reads an IANA time zone name that Foundation knows, suggesting close names for a typo.
+    /// Reads a time zone name that `TimeZone(identifier:)` accepts, suggesting close names for a typo.
     func timeZone(_ view: MappingView, _ name: String) -> String? {
         guard let zone = self.string(view, name) else { return nil }
         guard TimeZone(identifier: zone) == nil else { return zone }
@@ -180,7 +182,8 @@ extension ConfigReader {
             view.path(of: name),
             "unknown time zone `\(zone)`\(suggestion.map { "; did you mean `\($0)`?" } ?? ""): "
                 + "expected an IANA time zone name",
-            fix: suggestion.map { "write `\($0)`" } ?? "write a name such as `UTC`, `Europe/Berlin` or `America/New_York`"
+            fix: suggestion.map { "write `\($0)`" }
+                ?? "write a name such as `UTC`, `Europe/Berlin` or `America/New_York`"
         )
         return nil
     }
@@ -217,7 +220,7 @@ extension ConfigReader {
 
     // MARK: Names
 
-    /// The longest job or notifier name, because names become part of Paperspace machine names.
+    /// The maximum length of a job or notifier name, because names become part of Paperspace machine names.
     static let maxNameLength = 40
 
     /// True for names of lowercase ASCII letters, digits and dashes that start with a letter.

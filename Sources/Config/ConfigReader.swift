@@ -10,7 +10,7 @@ struct MappingView {
     }
 
     let path: String
-    /// Where the mapping starts, used for "missing required key" errors.
+    /// The start of the mapping, used for "missing required key" errors.
     let position: SourcePosition
     /// Entries in file order. When a merge key (`<<`) supplies a key that is also written explicitly,
     /// only the explicit entry is kept.
@@ -118,7 +118,8 @@ final class ConfigReader {
                 node.position,
                 path,
                 "expected a map of keys, got \(node.kindDescription)",
-                fix: "write the settings as `key: value` lines indented under `\(path.isEmpty ? "the top level" : path)`"
+                fix:
+                    "write the settings as `key: value` lines indented under `\(path.isEmpty ? "the top level" : path)`"
             )
             return nil
         }
@@ -143,7 +144,8 @@ final class ConfigReader {
                 self.error(
                     key.position,
                     ConfigReader.join(path, name),
-                    "duplicate key `\(name)`: expected each key once, got it again after line \(first.key.position.line)",
+                    "duplicate key `\(name)`: expected each key once, "
+                        + "got it again after line \(first.key.position.line)",
                     fix: "remove one of the two `\(name)` entries"
                 )
                 continue
@@ -153,7 +155,8 @@ final class ConfigReader {
 
         var entries = explicit
         for source in mergeSources {
-            for merged in self.mergedEntries(from: source, path: path) where !entries.contains(where: { $0.name == merged.name }) {
+            for merged in self.mergedEntries(from: source, path: path)
+            where !entries.contains(where: { $0.name == merged.name }) {
                 entries.append(merged)
             }
         }
@@ -198,7 +201,8 @@ final class ConfigReader {
     }
 
     private func reportUnknownKey(_ entry: MappingView.Entry, path: String, allowedKeys: [String]) {
-        let valid = "valid keys\(path.isEmpty ? " at the top level" : " in `\(path)`") are \(Suggestions.list(allowedKeys))"
+        let valid =
+            "valid keys\(path.isEmpty ? " at the top level" : " in `\(path)`") are \(Suggestions.list(allowedKeys))"
         if let suggestion = Suggestions.closest(to: entry.name, in: allowedKeys) {
             self.error(
                 entry.key.position,
@@ -221,7 +225,8 @@ final class ConfigReader {
     /// Returns the text of a scalar value after `${NAME}` expansion, or nil after recording why it is unusable.
     ///
     /// `expected` names the wanted type in messages. With `isSecret`, no message shows the value or reference.
-    func scalar(_ node: YAMLNode, path: String, expected: String, isSecret: Bool = false) -> VariableExpansion.Expanded? {
+    func scalar(_ node: YAMLNode, path: String, expected: String, isSecret: Bool = false) -> VariableExpansion.Expanded?
+    {
         guard case .scalar(let raw, _, _) = node.content, !node.isNull else {
             self.error(
                 node.position,
@@ -256,12 +261,12 @@ final class ConfigReader {
                     + "or give a default as `${\(name):-value}`"
             )
         case .invalidReference(let name):
-            let shown = isSecret ? "an invalid name" : "`\(name)`"
+            let shownName = isSecret ? "an invalid name" : "`\(name)`"
             self.error(
                 position,
                 path,
                 "invalid variable reference: expected `${NAME}` or `${NAME:-default}` where NAME has letters, "
-                    + "digits and `_` and does not start with a digit, got \(shown)",
+                    + "digits and `_` and does not start with a digit, got \(shownName)",
                 fix: "fix the variable name and close the reference with `}`, or write `$${` for a literal `${`"
             )
         }
@@ -343,7 +348,8 @@ final class ConfigReader {
             self.error(
                 node.position,
                 path,
-                "duration `\(text)` is out of range: expected \(lower) and at most \(DurationParser.format(range.upperBound))",
+                "duration `\(text)` is out of range: expected \(lower) "
+                    + "and at most \(DurationParser.format(range.upperBound))",
                 fix: "write a duration in that range, such as `\(example)`"
             )
             return nil

@@ -2,7 +2,8 @@
 /// descending unit order such as `1h30m` or `1d12h`, or a bare integer of seconds.
 public enum DurationParser {
     /// The accepted forms, for error messages.
-    public static let syntaxHelp = "a number with a unit (`90s`, `30m`, `6h`, `2d`), units combined from largest "
+    public static let syntaxHelp =
+        "a number with a unit (`90s`, `30m`, `6h`, `2d`), units combined from largest "
         + "to smallest (`1h30m`), or a whole number of seconds (`600`)"
 
     private static let unitSeconds: [(unit: Character, seconds: Int)] = [
@@ -30,7 +31,9 @@ public enum DurationParser {
             else {
                 return nil
             }
-            let (product, productOverflow) = number.multipliedReportingOverflow(by: DurationParser.unitSeconds[offset].seconds)
+            let (product, productOverflow) = number.multipliedReportingOverflow(
+                by: DurationParser.unitSeconds[offset].seconds
+            )
             let (sum, sumOverflow) = total.addingReportingOverflow(product)
             guard !productOverflow, !sumOverflow else { return nil }
             total = sum

@@ -46,7 +46,10 @@ import Testing
 
     @Test func listWhereMapExpected() throws {
         let text = ConfigFixtures.minimal(replacing: "    machine:\n", with: "    machine: [A4000, ny2]\n    unused:\n")
-            .replacingOccurrences(of: "    unused:\n      type: A4000\n      template: t0nspur5\n      region: ny2\n", with: "")
+            .replacingOccurrences(
+                of: "    unused:\n      type: A4000\n      template: t0nspur5\n      region: ny2\n",
+                with: ""
+            )
         let error = try #require(ConfigFixtures.singleError(text))
         #expect(error.key == "jobs.nightly.machine")
         #expect(error.line == 8)
@@ -100,7 +103,10 @@ import Testing
     }
 
     @Test func duplicateKey() throws {
-        let text = ConfigFixtures.minimal(replacing: "      region: ny2\n", with: "      region: ny2\n      type: P4000\n")
+        let text = ConfigFixtures.minimal(
+            replacing: "      region: ny2\n",
+            with: "      region: ny2\n      type: P4000\n"
+        )
         let error = try #require(ConfigFixtures.singleError(text))
         #expect(error.key == "jobs.nightly.machine.type")
         #expect(error.line == 12)
@@ -129,21 +135,25 @@ import Testing
     }
 
     @Test func unknownNotifierInNotify() throws {
-        let text = ConfigFixtures.minimal + """
-                notify: [team-slak]
-            notifiers:
-              team-slack:
-                type: slack
-                url: https://hooks.slack.com/services/abc123456
+        let text =
+            ConfigFixtures.minimal + """
+                    notify: [team-slak]
+                notifiers:
+                  team-slack:
+                    type: slack
+                    url: https://hooks.slack.com/services/abc123456
 
-            """
+                """
         let errors = ConfigFixtures.diagnostics(text).filter { $0.severity == .error }
         #expect(errors.count == 1)
         let error = try #require(errors.first)
         #expect(error.key == "jobs.nightly.notify[0]")
         #expect(error.line == 20)
         #expect(error.column == 14)
-        #expect(error.message == "unknown notifier `team-slak`; did you mean `team-slack`?: defined notifiers are `team-slack`")
+        #expect(
+            error.message
+                == "unknown notifier `team-slak`; did you mean `team-slack`?: defined notifiers are `team-slack`"
+        )
     }
 
     @Test(arguments: [
@@ -176,7 +186,9 @@ import Testing
         #expect(error.key == "hub.token")
         #expect(error.line == 4)
         #expect(error.column == 10)
-        #expect(error.message == "environment variable `HF_TOKEN` is not set: expected it in the environment of nightshift")
+        #expect(
+            error.message == "environment variable `HF_TOKEN` is not set: expected it in the environment of nightshift"
+        )
     }
 
     @Test func unsetVariableInPlainValue() throws {
@@ -207,7 +219,10 @@ import Testing
         let error = try #require(ConfigFixtures.singleError("hub:\n  token: \"abc\n"))
         #expect(error.line == 3)
         #expect(error.column == 1)
-        #expect(error.message == "invalid YAML: found unexpected end of stream (while scanning a quoted scalar at line 2, column 10)")
+        #expect(
+            error.message
+                == "invalid YAML: found unexpected end of stream (while scanning a quoted scalar at line 2, column 10)"
+        )
         #expect(error.fix == "close the quote that opens at line 2, column 10")
     }
 
@@ -246,7 +261,9 @@ import Testing
         #expect(error.message == "expected a map of settings at the top level, got a list")
     }
 
-    @Test(arguments: ["justname", "org/name/extra", "/name", "org/", "org/na me", "org/-name", "org--x/name", "org/a..b"])
+    @Test(arguments: [
+        "justname", "org/name/extra", "/name", "org/", "org/na me", "org/-name", "org--x/name", "org/a..b",
+    ])
     func invalidRepoID(repo: String) throws {
         let text = ConfigFixtures.minimal(replacing: "repo: org/dataset", with: "repo: \"\(repo)\"")
         let error = try #require(ConfigFixtures.singleError(text))
@@ -289,7 +306,10 @@ import Testing
     }
 
     @Test func datasetDirectoryMustBeRelative() throws {
-        let text = ConfigFixtures.minimal(replacing: "repo: org/dataset", with: "repo: org/dataset\n      directory: ../data")
+        let text = ConfigFixtures.minimal(
+            replacing: "repo: org/dataset",
+            with: "repo: org/dataset\n      directory: ../data"
+        )
         let error = try #require(ConfigFixtures.singleError(text))
         #expect(error.key == "jobs.nightly.dataset.directory")
         #expect(error.line == 16)
@@ -297,8 +317,11 @@ import Testing
     }
 
     @Test func jobsRequirePaperspaceKeyAndHubToken() {
-        let text = ConfigFixtures.minimal(replacing: "paperspace:\n  api_key: ${PAPERSPACE_API_KEY}\nhub:\n", with: "hub:\n")
-            .replacingOccurrences(of: "  token: ${HF_TOKEN}\n", with: "  endpoint: https://huggingface.co\n")
+        let text = ConfigFixtures.minimal(
+            replacing: "paperspace:\n  api_key: ${PAPERSPACE_API_KEY}\nhub:\n",
+            with: "hub:\n"
+        )
+        .replacingOccurrences(of: "  token: ${HF_TOKEN}\n", with: "  endpoint: https://huggingface.co\n")
         let errors = ConfigFixtures.diagnostics(text)
         #expect(errors.count == 2)
         #expect(errors.map(\.key) == ["paperspace.api_key", "hub.token"])
@@ -359,7 +382,9 @@ import Testing
     @Test func slackRejectsSecret() throws {
         let text = "notifiers:\n  chat:\n    type: slack\n    url: ${HOOK_URL}\n    secret_file: /run/x\n"
         let errors = ConfigFixtures.diagnostics(text, environment: ["HOOK_URL": "https://hooks.slack.com/x123456"])
-        let error = try #require(errors.first { $0.key == "notifiers.chat.secret_file" && $0.message.contains("applies only") })
+        let error = try #require(
+            errors.first { $0.key == "notifiers.chat.secret_file" && $0.message.contains("applies only") }
+        )
         #expect(error.line == 5)
         #expect(error.column == 5)
     }
@@ -403,7 +428,10 @@ import Testing
     }
 
     @Test func diskSizeMustBeWholeNumber() throws {
-        let text = ConfigFixtures.minimal(replacing: "      region: ny2\n", with: "      region: ny2\n      disk_size: 50GB\n")
+        let text = ConfigFixtures.minimal(
+            replacing: "      region: ny2\n",
+            with: "      region: ny2\n      disk_size: 50GB\n"
+        )
         let error = try #require(ConfigFixtures.singleError(text))
         #expect(error.key == "jobs.nightly.machine.disk_size")
         #expect(error.line == 12)
@@ -456,16 +484,18 @@ import Testing
 
             """
         let errors = ConfigFixtures.diagnostics(text)
-        #expect(errors.map(\.key) == [
-            "log_level",
-            "time_zone",
-            "paperspace.name_prefx",
-            "jobs.nightly.machine.disk_size",
-            "jobs.nightly.dataset.repo",
-            "jobs.nightly.model.outputs[0]",
-            "jobs.nightly.poll.running",
-            "jobs.nightly.notify[0]",
-        ])
+        #expect(
+            errors.map(\.key) == [
+                "log_level",
+                "time_zone",
+                "paperspace.name_prefx",
+                "jobs.nightly.machine.disk_size",
+                "jobs.nightly.dataset.repo",
+                "jobs.nightly.model.outputs[0]",
+                "jobs.nightly.poll.running",
+                "jobs.nightly.notify[0]",
+            ]
+        )
         #expect(errors.map(\.line) == [1, 2, 5, 11, 13, 15, 16, 17])
         #expect(errors.allSatisfy { $0.severity == .error })
         #expect(errors.allSatisfy { !$0.fix.isEmpty })
@@ -478,8 +508,16 @@ import Testing
         } catch {
             let lines = error.description.split(separator: "\n").map(String.init)
             #expect(lines.first == "2 errors in the configuration")
-            #expect(lines.contains { $0.hasPrefix("/etc/nightshift/nightshift.yaml:1:12: error: log_level: unknown log level") })
-            #expect(lines.contains { $0.hasPrefix("/etc/nightshift/nightshift.yaml:2:12: error: time_zone: unknown time zone") })
+            #expect(
+                lines.contains {
+                    $0.hasPrefix("/etc/nightshift/nightshift.yaml:1:12: error: log_level: unknown log level")
+                }
+            )
+            #expect(
+                lines.contains {
+                    $0.hasPrefix("/etc/nightshift/nightshift.yaml:2:12: error: time_zone: unknown time zone")
+                }
+            )
         }
     }
 }

@@ -47,7 +47,10 @@ import Testing
         #expect(configuration.timeZone == "Europe/Berlin")
         #expect(configuration.logLevel == .info)
         #expect(configuration.paperspace.apiKey?.value == "ps-example-key-123456")
-        #expect(configuration.paperspace.apiKey?.source == .file(credentials.appendingPathComponent("paperspace-api-key").path))
+        #expect(
+            configuration.paperspace.apiKey?.source
+                == .file(credentials.appendingPathComponent("paperspace-api-key").path)
+        )
         #expect(configuration.hub.token?.source == .environment("HF_TOKEN"))
 
         #expect(configuration.notifiers.map(\.name) == ["team-slack", "oncall"])
@@ -143,27 +146,28 @@ import Testing
     }
 
     @Test func jobSettingsOverrideDefaults() throws {
-        let text = ConfigFixtures.minimal + """
-            time_zone: Asia/Tokyo
-            setup: ""
-            env:
-              SEED: 42
-              MODE: fast
-            max_duration: 1d
-            poll: { startup: 1s, running: 2m, teardown: 3 }
-            timeouts:
-              ready: 1h
-            notify: [chat]
-        notifiers:
-          chat:
-            type: slack
-            url: ${SLACK_URL}
-          audit:
-            type: webhook
-            url: ${AUDIT_URL}
-            secret: ${AUDIT_SECRET}
+        let text =
+            ConfigFixtures.minimal + """
+                    time_zone: Asia/Tokyo
+                    setup: ""
+                    env:
+                      SEED: 42
+                      MODE: fast
+                    max_duration: 1d
+                    poll: { startup: 1s, running: 2m, teardown: 3 }
+                    timeouts:
+                      ready: 1h
+                    notify: [chat]
+                notifiers:
+                  chat:
+                    type: slack
+                    url: ${SLACK_URL}
+                  audit:
+                    type: webhook
+                    url: ${AUDIT_URL}
+                    secret: ${AUDIT_SECRET}
 
-        """
+                """
         var environment = ConfigFixtures.environment
         environment["SLACK_URL"] = "https://hooks.slack.com/services/abc123456"
         environment["AUDIT_URL"] = "https://audit.example.com/hook"
@@ -185,16 +189,17 @@ import Testing
     }
 
     @Test func notifyDefaultsToAllNotifiers() throws {
-        let text = ConfigFixtures.minimal + """
-        notifiers:
-          first:
-            type: slack
-            url: https://hooks.slack.com/services/first123456
-          second:
-            type: slack
-            url: https://hooks.slack.com/services/second123456
+        let text =
+            ConfigFixtures.minimal + """
+                notifiers:
+                  first:
+                    type: slack
+                    url: https://hooks.slack.com/services/first123456
+                  second:
+                    type: slack
+                    url: https://hooks.slack.com/services/second123456
 
-        """
+                """
         let configuration = try ConfigFixtures.load(text)
         #expect(configuration.jobs.first?.notify == ["first", "second"])
     }
@@ -284,7 +289,15 @@ import Testing
     @Test func formatCountsErrorsAndWarnings() {
         let diagnostics = [
             ConfigDiagnostic(file: "a.yaml", line: 2, column: 3, key: "jobs", message: "bad", fix: "fix it"),
-            ConfigDiagnostic(severity: .warning, file: "a.yaml", line: 4, column: 1, key: "hub", message: "meh", fix: "x"),
+            ConfigDiagnostic(
+                severity: .warning,
+                file: "a.yaml",
+                line: 4,
+                column: 1,
+                key: "hub",
+                message: "meh",
+                fix: "x"
+            ),
         ]
         let text = ConfigLoader.format(diagnostics)
         #expect(text.hasPrefix("a.yaml:2:3: error: jobs: bad\n    fix: fix it\na.yaml:4:1: warning: hub: meh"))

@@ -34,8 +34,10 @@ import Testing
     @Test func fileSecretTrimsOneNewline() throws {
         let directory = try ConfigFixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let cases = [("unix", "hf_file_token_1\n", "hf_file_token_1"), ("windows", "hf_file_token_2\r\n", "hf_file_token_2"),
-            ("two", "hf_file_token_3\n\n", "hf_file_token_3\n"), ("none", "hf_file_token_4", "hf_file_token_4")]
+        let cases = [
+            ("unix", "hf_file_token_1\n", "hf_file_token_1"), ("windows", "hf_file_token_2\r\n", "hf_file_token_2"),
+            ("two", "hf_file_token_3\n\n", "hf_file_token_3\n"), ("none", "hf_file_token_4", "hf_file_token_4"),
+        ]
         for (name, contents, expected) in cases {
             let file = directory.appendingPathComponent(name)
             try contents.write(to: file, atomically: true, encoding: .utf8)
@@ -48,7 +50,11 @@ import Testing
     @Test func credentialsDirectoryExpandsInFilePath() throws {
         let directory = try ConfigFixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        try "ps-credential-value-1\n".write(to: directory.appendingPathComponent("paperspace-api-key"), atomically: true, encoding: .utf8)
+        try "ps-credential-value-1\n".write(
+            to: directory.appendingPathComponent("paperspace-api-key"),
+            atomically: true,
+            encoding: .utf8
+        )
         let text = "paperspace:\n  api_key_file: ${CREDENTIALS_DIRECTORY}/paperspace-api-key\n"
         let configuration = try ConfigFixtures.load(text, environment: ["CREDENTIALS_DIRECTORY": directory.path])
         #expect(configuration.paperspace.apiKey?.value == "ps-credential-value-1")
@@ -58,7 +64,11 @@ import Testing
     @Test func relativeFilePathUsesConfigDirectory() throws {
         let directory = try ConfigFixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        try "hf_relative_token_1\n".write(to: directory.appendingPathComponent("hub-token"), atomically: true, encoding: .utf8)
+        try "hf_relative_token_1\n".write(
+            to: directory.appendingPathComponent("hub-token"),
+            atomically: true,
+            encoding: .utf8
+        )
         let configPath = directory.appendingPathComponent("nightshift.yaml").path
         try "hub:\n  token_file: hub-token\n".write(toFile: configPath, atomically: true, encoding: .utf8)
         let configuration = try ConfigLoader.load(path: configPath, environment: [:])
@@ -96,7 +106,9 @@ import Testing
     @Test func directoryAsSecretFileIsRejected() throws {
         let directory = try ConfigFixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let error = try #require(ConfigFixtures.singleError("hub:\n  token_file: \(directory.path)\n", environment: [:]))
+        let error = try #require(
+            ConfigFixtures.singleError("hub:\n  token_file: \(directory.path)\n", environment: [:])
+        )
         #expect(error.message.contains("it is not a regular file"))
     }
 
@@ -122,14 +134,17 @@ import Testing
     }
 
     @Test func emptyEnvironmentSecretIsRejected() throws {
-        let error = try #require(ConfigFixtures.singleError("hub:\n  token: ${HF_TOKEN}\n", environment: ["HF_TOKEN": ""]))
+        let error = try #require(
+            ConfigFixtures.singleError("hub:\n  token: ${HF_TOKEN}\n", environment: ["HF_TOKEN": ""])
+        )
         #expect(error.key == "hub.token")
         #expect(error.message == "expected a non-empty secret, but environment variable `HF_TOKEN` is empty")
     }
 
     @Test func missingVariableErrorOmitsSecrets() {
         let secrets = ["ps-live-key-abcdef123", "hf_live_token_abcdef"]
-        let text = "paperspace:\n  api_key: \(secrets[0])\nhub:\n  token: \(secrets[1])\nnotifiers:\n"
+        let text =
+            "paperspace:\n  api_key: \(secrets[0])\nhub:\n  token: \(secrets[1])\nnotifiers:\n"
             + "  chat:\n    type: slack\n    url: ${SLACK_URL}\n"
         do {
             _ = try ConfigFixtures.load(text, environment: ["UNRELATED": secrets[1]], fileMode: 0o644)
@@ -173,7 +188,8 @@ import Testing
         let directory = try ConfigFixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("nightshift.yaml").path
-        let text = "hub:\n  token: hf_inline_token_123\nnotifiers:\n  chat:\n    type: slack\n"
+        let text =
+            "hub:\n  token: hf_inline_token_123\nnotifiers:\n  chat:\n    type: slack\n"
             + "    url: https://hooks.slack.com/services/inline123456\n"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
 
@@ -229,7 +245,10 @@ import Testing
                 #expect(!formatted.contains(secret))
             }
             let urlError = error.diagnostics.first { $0.key == "notifiers.bad-url.url" && $0.severity == .error }
-            #expect(urlError?.message == "invalid notifier URL [inline secret]: expected an `http://` or `https://` URL with a host name")
+            #expect(
+                urlError?.message
+                    == "invalid notifier URL [inline secret]: expected an `http://` or `https://` URL with a host name"
+            )
             #expect(urlError?.line == 10)
         }
     }

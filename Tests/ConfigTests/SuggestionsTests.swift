@@ -4,7 +4,8 @@ import Testing
 
 @Suite struct SuggestionsTests {
     @Test(arguments: [
-        ("kitten", "sitting", 3), ("", "abc", 3), ("abc", "", 3), ("same", "same", 0), ("api_kye", "api_key", 1), ("trian", "train", 1), ("ab", "ba", 1),
+        ("kitten", "sitting", 3), ("", "abc", 3), ("abc", "", 3), ("same", "same", 0), ("api_kye", "api_key", 1),
+        ("trian", "train", 1), ("ab", "ba", 1),
     ])
     func editDistanceTable(a: String, b: String, distance: Int) {
         #expect(Suggestions.editDistance(a, b) == distance)
