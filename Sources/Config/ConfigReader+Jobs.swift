@@ -404,7 +404,7 @@ extension ConfigReader {
                 self.error(
                     item.position,
                     item.path,
-                    "unknown notifier `\(item.value)`\(suggestion.map { "; did you mean `\($0)`?" } ?? ""): \(known)",
+                    "unknown notifier `\(item.value)`: \(known)\(ConfigReader.didYouMean(suggestion))",
                     fix: suggestion.map { "write `\($0)`" } ?? "define it under `notifiers:` or remove it from `notify`"
                 )
                 continue

@@ -89,8 +89,8 @@ extension ConfigReader {
         self.error(
             view.value("type")!.position,
             view.path(of: "type"),
-            "unknown notifier type `\(text)`\(suggestion.map { "; did you mean `\($0)`?" } ?? ""): "
-                + "expected one of \(Suggestions.list(names))",
+            "unknown notifier type `\(text)`: expected one of \(Suggestions.list(names))"
+                + ConfigReader.didYouMean(suggestion),
             fix: "write `type: slack` for a Slack incoming webhook or `type: webhook` for a signed JSON webhook"
         )
         return nil
@@ -106,8 +106,8 @@ extension ConfigReader {
                 self.error(
                     item.position,
                     item.path,
-                    "unknown event `\(item.value)`\(suggestion.map { "; did you mean `\($0)`?" } ?? ""): "
-                        + "expected one of \(Suggestions.list(names))",
+                    "unknown event `\(item.value)`: expected one of \(Suggestions.list(names))"
+                        + ConfigReader.didYouMean(suggestion),
                     fix: suggestion.map { "write `\($0)`" } ?? "use one of \(Suggestions.list(names))"
                 )
                 continue

@@ -77,7 +77,7 @@ extension ConfigReader {
             position ?? root.position,
             "\(section).\(key)",
             "missing `\(section).\(key)`: training jobs need it \(purpose)",
-            fix: "add `\(key): ${ENV_VAR}` or `\(key)_file: ${CREDENTIALS_DIRECTORY}/\(section)-\(key)` "
+            fix: "add `\(key): ${ENV_VAR}` or `\(key)_file: ${CREDENTIALS_DIRECTORY}/\(section)-\(key.replacingOccurrences(of: "_", with: "-"))` "
                 + "under `\(section):`"
         )
     }
@@ -180,8 +180,7 @@ extension ConfigReader {
         self.error(
             view.value(name)!.position,
             view.path(of: name),
-            "unknown time zone `\(zone)`\(suggestion.map { "; did you mean `\($0)`?" } ?? ""): "
-                + "expected an IANA time zone name",
+            "unknown time zone `\(zone)`: expected an IANA time zone name\(ConfigReader.didYouMean(suggestion))",
             fix: suggestion.map { "write `\($0)`" }
                 ?? "write a name such as `UTC`, `Europe/Berlin` or `America/New_York`"
         )
@@ -211,11 +210,16 @@ extension ConfigReader {
         self.error(
             view.value(name)!.position,
             view.path(of: name),
-            "unknown log level `\(text)`\(suggestion.map { "; did you mean `\($0)`?" } ?? ""): "
-                + "expected one of \(Suggestions.list(names))",
+            "unknown log level `\(text)`: expected one of \(Suggestions.list(names))"
+                + ConfigReader.didYouMean(suggestion),
             fix: "write one of \(Suggestions.list(names))"
         )
         return nil
+    }
+
+    /// Returns `, did you mean `name`?` for the end of a message, or an empty string without a suggestion.
+    static func didYouMean(_ suggestion: String?) -> String {
+        suggestion.map { ", did you mean `\($0)`?" } ?? ""
     }
 
     // MARK: Names

@@ -207,15 +207,15 @@ final class ConfigReader {
             self.error(
                 entry.key.position,
                 ConfigReader.join(path, entry.name),
-                "unknown key `\(entry.name)`; did you mean `\(suggestion)`?",
-                fix: "rename it to `\(suggestion)`; \(valid)"
+                "unknown key `\(entry.name)`, did you mean `\(suggestion)`?",
+                fix: "rename it to `\(suggestion)`. The \(valid)"
             )
         } else {
             self.error(
                 entry.key.position,
                 ConfigReader.join(path, entry.name),
                 "unknown key `\(entry.name)`",
-                fix: "remove it or use one of the valid keys: \(valid)"
+                fix: "remove it or rename it. The \(valid)"
             )
         }
     }
@@ -339,7 +339,7 @@ final class ConfigReader {
                 node.position,
                 path,
                 "invalid duration `\(text)`\(ConfigReader.origin(expanded)): expected \(DurationParser.syntaxHelp)",
-                fix: "write it as for example `\(example)`"
+                fix: "write it as, for example, `\(example)`"
             )
             return nil
         }

@@ -10,7 +10,7 @@ import Testing
         #expect(error.line == 1)
         #expect(error.column == 1)
         #expect(error.key == "log_levle")
-        #expect(error.message == "unknown key `log_levle`; did you mean `log_level`?")
+        #expect(error.message == "unknown key `log_levle`, did you mean `log_level`?")
         #expect(error.fix.contains("rename it to `log_level`"))
         #expect(error.fix.contains("`state_directory`, `time_zone`, `log_level`"))
     }
@@ -152,7 +152,7 @@ import Testing
         #expect(error.column == 14)
         #expect(
             error.message
-                == "unknown notifier `team-slak`; did you mean `team-slack`?: defined notifiers are `team-slack`"
+                == "unknown notifier `team-slak`: defined notifiers are `team-slack`, did you mean `team-slack`?"
         )
     }
 
@@ -167,7 +167,10 @@ import Testing
         #expect(error.key == "time_zone")
         #expect(error.line == 2)
         #expect(error.column == 12)
-        #expect(error.message.hasPrefix("unknown time zone `\(zone)`; did you mean `\(suggestion)`?"))
+        #expect(
+            error.message
+                == "unknown time zone `\(zone)`: expected an IANA time zone name, did you mean `\(suggestion)`?"
+        )
     }
 
     @Test func invalidJobTimeZone() throws {
@@ -397,7 +400,8 @@ import Testing
         #expect(error.key == "notifiers.chat.type")
         #expect(error.line == 3)
         #expect(error.column == 11)
-        #expect(error.message.hasPrefix("unknown notifier type `slak`; did you mean `slack`?"))
+        #expect(error.message.hasPrefix("unknown notifier type `slak`: expected one of `slack`, `webhook`"))
+        #expect(error.message.hasSuffix(", did you mean `slack`?"))
     }
 
     @Test func unknownEvent() throws {
@@ -408,7 +412,8 @@ import Testing
         #expect(error.key == "notifiers.chat.events[1]")
         #expect(error.line == 5)
         #expect(error.column == 27)
-        #expect(error.message.hasPrefix("unknown event `run_faild`; did you mean `run_failed`?"))
+        #expect(error.message.hasPrefix("unknown event `run_faild`: expected one of `run_started`"))
+        #expect(error.message.hasSuffix(", did you mean `run_failed`?"))
     }
 
     @Test func bothSecretSourcesAreRejected() throws {
@@ -424,7 +429,7 @@ import Testing
         #expect(error.key == "log_level")
         #expect(error.line == 1)
         #expect(error.column == 12)
-        #expect(error.message.hasPrefix("unknown log level `warn`; did you mean `warning`?"))
+        #expect(error.message.hasSuffix("`critical`, did you mean `warning`?"))
     }
 
     @Test func diskSizeMustBeWholeNumber() throws {
