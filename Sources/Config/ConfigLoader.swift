@@ -6,6 +6,9 @@ import Support
 /// Every problem in the file is collected before anything is thrown, so one run of `nightshift validate`
 /// lists them all. Secrets are resolved from `${NAME}` references and `_file` keys while loading.
 public enum ConfigLoader {
+    /// The maximum size of a config file in bytes. A complete file with dozens of jobs is a few tens of KiB.
+    static let maxFileSize = 4 * 1024 * 1024
+
     /// Reads the file at `path` and loads it, checking its permissions for the inline secret warning.
     ///
     /// `scheduleValidator` returns an error message for an invalid schedule expression and nil for a valid one,
@@ -15,44 +18,28 @@ public enum ConfigLoader {
         environment: [String: String] = ProcessInfo.processInfo.environment,
         scheduleValidator: (String) -> String? = { _ in nil }
     ) throws(ConfigError) -> Configuration {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            let reason = String(cString: strerror(errno))
+        let contents: RegularFile.Contents
+        switch RegularFile.read(path, maxSize: ConfigLoader.maxFileSize) {
+        case .success(let value):
+            contents = value
+        case .failure(let problem):
             throw ConfigError(diagnostics: [
                 ConfigDiagnostic(
                     file: path,
                     line: 0,
                     column: 0,
                     key: "",
-                    message: "cannot read the config file: \(reason)",
+                    message: "failed to read the config file: \(problem.message)",
                     fix: "check the path, and that the user nightshift runs as can read the file"
                 )
             ])
         }
-        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
-        var status = stat()
-        let mode: mode_t? = fstat(descriptor, &status) == 0 ? status.st_mode : nil
-        let bytes: [UInt8]
-        do {
-            bytes = Array(try handle.readToEnd() ?? Data())
-        } catch {
-            throw ConfigError(diagnostics: [
-                ConfigDiagnostic(
-                    file: path,
-                    line: 0,
-                    column: 0,
-                    key: "",
-                    message: "cannot read the config file: \(error.localizedDescription)",
-                    fix: "check that the path names a regular file"
-                )
-            ])
-        }
         return try ConfigLoader.load(
-            bytes: bytes,
+            bytes: contents.bytes,
             path: path,
             environment: environment,
             scheduleValidator: scheduleValidator,
-            fileMode: mode
+            fileMode: contents.mode
         )
     }
 

@@ -273,8 +273,9 @@ extension ConfigReader {
         return (repo, outputs)
     }
 
-    /// Reads a Hugging Face repo id. The rules follow `huggingface_hub.utils.validate_repo_id`: letters, digits,
-    /// `-`, `_` and `.`, no `--` or `..`, no `-` or `.` at either end of a part, at most 96 characters.
+    /// Reads a Hugging Face repo id in `namespace/name` form. The character rules follow `validate_repo_id` in
+    /// huggingface_hub 1.x: ASCII letters, digits, `-`, `_` and `.`, no `--` or `..`, no `-` or `.` at either end
+    /// of a part, a name of at most 96 characters, and no `.git` at the end.
     private func repoID(_ view: MappingView, _ name: String, example: String) -> String? {
         guard let repo = self.requiredString(view, name, example: example) else { return nil }
         guard ConfigReader.isValidRepoID(repo) else {
@@ -291,7 +292,11 @@ extension ConfigReader {
 
     static func isValidRepoID(_ repo: String) -> Bool {
         let parts = repo.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, repo.count <= 96, !repo.contains("--"), !repo.contains("..") else { return false }
+        guard parts.count == 2, parts[1].count <= 96, !repo.contains("--"), !repo.contains(".."),
+            !repo.hasSuffix(".git")
+        else {
+            return false
+        }
         return parts.allSatisfy { part in
             guard let first = part.first, let last = part.last else { return false }
             let edgesAreValid = first != "-" && first != "." && last != "-" && last != "."

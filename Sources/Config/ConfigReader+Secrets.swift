@@ -105,87 +105,38 @@ extension ConfigReader {
             self.error(
                 node.position,
                 path,
-                "cannot read secret file `\(filePath)`: \(reason.message)",
+                "failed to read secret file `\(filePath)`: \(reason.message)",
                 fix: reason.fix
             )
             return nil
         }
     }
 
-    struct FileProblem: Error {
+    struct SecretFileProblem: Error {
         var message: String
         var fix: String
     }
 
-    /// Reads a whole file as UTF-8, describing failures by errno without ever showing the contents.
-    static func readSecretFile(_ path: String) -> Result<String, FileProblem> {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            let code = errno
-            let reason = String(cString: strerror(code))
-            switch code {
-            case ENOENT:
+    /// Reads a whole secret file as UTF-8 text. The failure message and fix never contain the file contents.
+    static func readSecretFile(_ path: String) -> Result<String, SecretFileProblem> {
+        switch RegularFile.read(path, maxSize: ConfigReader.maxSecretFileSize) {
+        case .failure(let problem):
+            let fix =
+                switch problem.errorCode {
+                case ENOENT: "create the file, or with systemd add `LoadCredential=` for it and check the path"
+                case EACCES: "let the user nightshift runs as read the file, or pass it with systemd `LoadCredential=`"
+                case nil: "check that the path names the file that contains the secret"
+                default: "check the path and the file"
+                }
+            return .failure(SecretFileProblem(message: problem.message, fix: fix))
+        case .success(let contents):
+            guard let text = String(validating: contents.bytes, as: UTF8.self) else {
                 return .failure(
-                    FileProblem(
-                        message: reason,
-                        fix: "create the file, or with systemd add `LoadCredential=` for it and check the path"
-                    )
-                )
-            case EACCES:
-                return .failure(
-                    FileProblem(
-                        message: reason,
-                        fix: "let the user nightshift runs as read the file, or pass it with systemd `LoadCredential=`"
-                    )
-                )
-            default:
-                return .failure(FileProblem(message: reason, fix: "check the path and the file"))
-            }
-        }
-        defer { close(descriptor) }
-
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else {
-            return .failure(FileProblem(message: String(cString: strerror(errno)), fix: "check the path and the file"))
-        }
-        guard (status.st_mode & S_IFMT) == S_IFREG else {
-            return .failure(
-                FileProblem(message: "it is not a regular file", fix: "point the key at a file, not a directory")
-            )
-        }
-        guard Int(status.st_size) <= ConfigReader.maxSecretFileSize else {
-            return .failure(
-                FileProblem(
-                    message: "it is \(status.st_size) bytes, more than the "
-                        + "\(ConfigReader.maxSecretFileSize) allowed for a secret",
-                    fix: "check that the path names the secret file"
-                )
-            )
-        }
-
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = read(descriptor, &buffer, buffer.count)
-            if count < 0 {
-                if errno == EINTR { continue }
-                return .failure(FileProblem(message: String(cString: strerror(errno)), fix: "check the file"))
-            }
-            if count == 0 { break }
-            bytes += buffer[0..<count]
-            guard bytes.count <= ConfigReader.maxSecretFileSize else {
-                return .failure(
-                    FileProblem(
-                        message: "it is larger than the \(ConfigReader.maxSecretFileSize) bytes allowed for a secret",
-                        fix: "check that the path names the secret file"
-                    )
+                    SecretFileProblem(message: "it is not valid UTF-8 text", fix: "store the secret as plain text")
                 )
             }
+            return .success(text)
         }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            return .failure(FileProblem(message: "it is not valid UTF-8 text", fix: "store the secret as plain text"))
-        }
-        return .success(text)
     }
 
     /// Adds one warning per inline secret when the config file can be read by group or others.

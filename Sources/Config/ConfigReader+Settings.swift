@@ -77,7 +77,8 @@ extension ConfigReader {
             position ?? root.position,
             "\(section).\(key)",
             "missing `\(section).\(key)`: training jobs need it \(purpose)",
-            fix: "add `\(key): ${ENV_VAR}` or `\(key)_file: ${CREDENTIALS_DIRECTORY}/\(section)-\(key.replacingOccurrences(of: "_", with: "-"))` "
+            fix:
+                "add `\(key): ${ENV_VAR}` or `\(key)_file: ${CREDENTIALS_DIRECTORY}/\(section)-\(key.replacingOccurrences(of: "_", with: "-"))` "
                 + "under `\(section):`"
         )
     }

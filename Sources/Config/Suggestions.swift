@@ -28,8 +28,8 @@ enum Suggestions {
         return best?.candidate
     }
 
-    /// The optimal string alignment distance between `a` and `b`: Levenshtein distance where swapping two
-    /// neighbouring characters also counts as one edit, so `trian` is 1 away from `train`.
+    /// Returns the optimal string alignment distance between `a` and `b`. It is the Levenshtein distance, except
+    /// that swapping two neighbouring characters also counts as one edit, so `trian` is 1 away from `train`.
     static func editDistance(_ a: String, _ b: String) -> Int {
         let source = Array(a)
         let target = Array(b)

@@ -3,9 +3,9 @@ import CYAML
 /// A problem that stops YAML parsing, with libyaml's own wording where it has one.
 struct YAMLSyntaxError: Error {
     var position: SourcePosition
-    /// What is wrong, for example libyaml's "mapping values are not allowed in this context".
+    /// The problem, for example libyaml's "mapping values are not allowed in this context".
     var problem: String
-    /// What libyaml was parsing, for example "while parsing a block mapping", and where that began.
+    /// The construct libyaml was parsing, for example "while parsing a block mapping", and where it began.
     var context: String?
     var contextPosition: SourcePosition?
 }
@@ -15,7 +15,7 @@ struct YAMLSyntaxError: Error {
 /// The event API is used instead of `yaml_parser_load` because events carry the marks directly and
 /// let aliases point at the anchored node. Merge keys (`<<`) are left for the reader to expand.
 enum YAMLParser {
-    /// Parses `bytes` as one YAML document. Returns nil when the stream holds no document or only an empty one.
+    /// Parses `bytes` as one YAML document. Returns nil when the stream contains no document or only an empty one.
     static func parse(_ bytes: [UInt8]) throws(YAMLSyntaxError) -> YAMLNode? {
         var parser = yaml_parser_t()
         guard yaml_parser_initialize(&parser) != 0 else {

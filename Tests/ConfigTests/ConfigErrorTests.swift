@@ -266,6 +266,7 @@ import Testing
 
     @Test(arguments: [
         "justname", "org/name/extra", "/name", "org/", "org/na me", "org/-name", "org--x/name", "org/a..b",
+        "org/repo.git", "org/café", "org/" + String(repeating: "n", count: 97),
     ])
     func invalidRepoID(repo: String) throws {
         let text = ConfigFixtures.minimal(replacing: "repo: org/dataset", with: "repo: \"\(repo)\"")

@@ -85,7 +85,7 @@ enum ConfigFixtures {
         return errors.first
     }
 
-    /// A fresh directory under the temporary directory, removed by the caller.
+    /// Creates a fresh directory under the temporary directory. The caller removes it.
     static func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory
             .appendingPathComponent("nightshift-config-tests-\(UUID().uuidString)")
@@ -95,7 +95,7 @@ enum ConfigFixtures {
 }
 
 extension ConfigFixtures {
-    /// The minimal config with one line replaced. Line numbers of `minimal`: `jobs:` is line 5, `nightly:` 6,
+    /// Returns the minimal config with one line replaced. Line numbers of `minimal`: `jobs:` is line 5, `nightly:` 6,
     /// `schedule` 7, `machine` 8 to 11, `repository` 12 and 13, `dataset` 14 and 15, `train` 16, `model` 17 to 19.
     static func minimal(replacing line: String, with replacement: String) -> String {
         precondition(ConfigFixtures.minimal.contains(line), "the minimal config has no line `\(line)`")

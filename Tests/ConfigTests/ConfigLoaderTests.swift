@@ -72,6 +72,22 @@ import Testing
         #expect(job.environment.map(\.name) == ["TOKENIZERS_PARALLELISM", "PYTHONUNBUFFERED"])
     }
 
+    /// The error example in docs/configuration.md must be what the loader prints for the file shown there.
+    @Test func documentedErrorExampleMatches() throws {
+        let docsPath = URL(fileURLWithPath: ConfigLoaderTests.examplePath)
+            .deletingLastPathComponent()
+            .deletingLastPathComponent()
+            .appendingPathComponent("docs/configuration.md")
+        let docs = try String(contentsOf: docsPath, encoding: .utf8)
+        let example = try #require(docs.components(separatedBy: "For this file:\n\n```yaml\n").last)
+        let yaml = try #require(example.components(separatedBy: "```").first)
+        let output = try #require(example.components(separatedBy: "```text\n").dropFirst().first)
+        let printed = try #require(output.components(separatedBy: "\n```").first)
+
+        let diagnostics = ConfigFixtures.diagnostics(yaml, environment: [:])
+        #expect(ConfigLoader.format(diagnostics) == printed)
+    }
+
     @Test func minimalConfigGetsDefaults() throws {
         let configuration = try ConfigFixtures.load(ConfigFixtures.minimal)
 
@@ -249,6 +265,30 @@ import Testing
         #expect(second.machine.region == "ny2")
     }
 
+    @Test func mergeListEarlierMapWins() throws {
+        let text = """
+            x-a: &a { type: A4000, region: ny2 }
+            x-b: &b { type: P4000, template: t0nspur5, region: ca1 }
+            paperspace: { api_key: "${PAPERSPACE_API_KEY}" }
+            hub: { token: "${HF_TOKEN}" }
+            jobs:
+              merged:
+                schedule: "@daily"
+                machine:
+                  <<: [*a, *b]
+                  region: ams1
+                repository: { url: https://github.com/org/repo.git }
+                dataset: { repo: org/dataset }
+                train: python train.py
+                model: { repo: org/model, outputs: [a.bin] }
+
+            """
+        let machine = try #require(try ConfigFixtures.load(text).jobs.first?.machine)
+        #expect(machine.type == "A4000")
+        #expect(machine.template == "t0nspur5")
+        #expect(machine.region == "ams1")
+    }
+
     @Test func literalDollarBraceEscape() throws {
         let text = ConfigFixtures.minimal.replacingOccurrences(
             of: "train: python train.py",
@@ -283,6 +323,17 @@ import Testing
             #expect(error.diagnostics.count == 1)
             #expect(error.diagnostics.first?.file == path)
             #expect(error.diagnostics.first?.message.contains("No such file or directory") == true)
+        }
+    }
+
+    @Test func directoryAsConfigPathIsReported() throws {
+        let directory = try ConfigFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        do {
+            _ = try ConfigLoader.load(path: directory.path, environment: [:])
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.diagnostics.map(\.message) == ["failed to read the config file: it is not a regular file"])
         }
     }
 

@@ -81,7 +81,7 @@ import Testing
         #expect(error.key == "hub.token_file")
         #expect(error.line == 2)
         #expect(error.column == 15)
-        #expect(error.message == "cannot read secret file `\(path)`: No such file or directory")
+        #expect(error.message == "failed to read secret file `\(path)`: No such file or directory")
         #expect(error.fix.contains("LoadCredential="))
     }
 
@@ -120,7 +120,25 @@ import Testing
         try "hf_locked_token_1".write(to: file, atomically: true, encoding: .utf8)
         chmod(file.path, 0o000)
         let error = try #require(ConfigFixtures.singleError("hub:\n  token_file: \(file.path)\n", environment: [:]))
-        #expect(error.message == "cannot read secret file `\(file.path)`: Permission denied")
+        #expect(error.message == "failed to read secret file `\(file.path)`: Permission denied")
+    }
+
+    @Test func oversizedSecretFileIsRejected() throws {
+        let directory = try ConfigFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("large")
+        try Data(repeating: UInt8(ascii: "a"), count: 64 * 1024 + 1).write(to: file)
+        let error = try #require(ConfigFixtures.singleError("hub:\n  token_file: \(file.path)\n", environment: [:]))
+        #expect(error.message == "failed to read secret file `\(file.path)`: it is larger than the 65536 bytes allowed")
+    }
+
+    @Test func nonUTF8SecretFileIsRejected() throws {
+        let directory = try ConfigFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("binary")
+        try Data([0x68, 0x66, 0xff, 0xfe, 0x00]).write(to: file)
+        let error = try #require(ConfigFixtures.singleError("hub:\n  token_file: \(file.path)\n", environment: [:]))
+        #expect(error.message == "failed to read secret file `\(file.path)`: it is not valid UTF-8 text")
     }
 
     @Test func fileAsDirectoryInPathIsRejected() throws {
@@ -130,7 +148,7 @@ import Testing
         try "x".write(to: file, atomically: true, encoding: .utf8)
         let path = file.path + "/token"
         let error = try #require(ConfigFixtures.singleError("hub:\n  token_file: \(path)\n", environment: [:]))
-        #expect(error.message == "cannot read secret file `\(path)`: Not a directory")
+        #expect(error.message == "failed to read secret file `\(path)`: Not a directory")
     }
 
     @Test func emptyEnvironmentSecretIsRejected() throws {
