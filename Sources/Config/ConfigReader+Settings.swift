@@ -73,13 +73,12 @@ extension ConfigReader {
     private func requireCredential(present: Bool, key: String, section: String, in root: MappingView, purpose: String) {
         guard !present else { return }
         let position = root.value(section).map { $0.isNull ? root.entry(section)!.key.position : $0.position }
+        let credential = "\(section)-\(key)".replacingOccurrences(of: "_", with: "-")
         self.error(
             position ?? root.position,
             "\(section).\(key)",
             "missing `\(section).\(key)`: training jobs need it \(purpose)",
-            fix:
-                "add `\(key): ${ENV_VAR}` or `\(key)_file: ${CREDENTIALS_DIRECTORY}/\(section)-\(key.replacingOccurrences(of: "_", with: "-"))` "
-                + "under `\(section):`"
+            fix: "add `\(key): ${ENV_VAR}` or `\(key)_file: ${CREDENTIALS_DIRECTORY}/\(credential)` under `\(section):`"
         )
     }
 

@@ -34,7 +34,7 @@ enum RegularFile {
 
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
-        // The size is checked while reading, not from `st_size` alone, because files such as those under
+        // The size is checked while reading instead of from `st_size`, because files such as those under
         // /proc report a size of 0.
         while true {
             let count = Foundation.read(descriptor, &buffer, buffer.count)
