@@ -53,7 +53,9 @@ public struct MachineCreateRequest: Sendable, Equatable {
         if self.name.trimmingCharacters(in: .whitespaces).isEmpty {
             return "the machine name is empty"
         }
-        for (field, value) in [("machineType", self.machineType), ("templateId", self.templateId), ("region", self.region)]
+        for (field, value) in [
+            ("machineType", self.machineType), ("templateId", self.templateId), ("region", self.region),
+        ]
         where value.trimmingCharacters(in: .whitespaces).isEmpty {
             return "\(field) is empty"
         }

@@ -40,7 +40,8 @@ extension PaperspaceClient {
             do {
                 return .created(try decode(response))
             } catch {
-                let wrapped = error as? PaperspaceError
+                let wrapped =
+                    error as? PaperspaceError
                     ?? PaperspaceError.invalidResponse(operation: call.operation, detail: "\(error)")
                 // A success status means the create happened, so only a lookup may follow, never another post.
                 return .failed(CreateFailure(error: wrapped, mayHaveLanded: true, retryable: false))
@@ -105,7 +106,8 @@ extension PaperspaceClient {
             }
             let delay = self.retry.delay(beforeRetry: posts, retryAfter: failure.retryAfter)
             failureContext["retry.delay_s"] = String(format: "%.2f", delay)
-            self.logger.warning("No resource with the requested name exists; creating it again", metadata: failureContext)
+            self.logger.warning(
+                "No resource with the requested name exists; creating it again", metadata: failureContext)
             _ = self.http.sleep(delay, nil)
         }
     }

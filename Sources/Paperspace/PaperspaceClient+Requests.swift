@@ -138,7 +138,8 @@ extension PaperspaceClient {
     private func url(for call: APICall) -> String {
         var url = self.endpoint + "/" + call.path.map(percentEncoded).joined(separator: "/")
         if !call.query.isEmpty {
-            url += "?" + call.query.map { "\(percentEncoded($0.name))=\(percentEncoded($0.value))" }.joined(separator: "&")
+            url +=
+                "?" + call.query.map { "\(percentEncoded($0.name))=\(percentEncoded($0.value))" }.joined(separator: "&")
         }
         return url
     }

@@ -31,7 +31,8 @@ extension PaperspaceClient {
             post: {
                 self.postOnce(call) { response in
                     let created = try self.decodeStartupScript(operation, response)
-                    self.logger.info("Startup script created", metadata: ["script.id": created.id, "script.name": name])
+                    self.logger.info(
+                        "Startup script created", metadata: ["script.id": created.id, "script.name": name])
                     return created
                 }
             }
@@ -102,7 +103,8 @@ extension PaperspaceClient {
         let wrapped = (json as? [String: Any])?["data"]
         guard let script = StartupScript(json: wrapped) ?? StartupScript(json: json) else {
             throw PaperspaceError.invalidResponse(
-                operation: operation, detail: "expected a startup script with an id, got: \(self.snippet(response.body))"
+                operation: operation,
+                detail: "expected a startup script with an id, got: \(self.snippet(response.body))"
             )
         }
         return script

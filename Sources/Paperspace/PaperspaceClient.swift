@@ -209,7 +209,9 @@ public final class PaperspaceClient: Sendable {
             let machine = try self.decodeMachine(call.operation, response)
             self.logger.info(
                 "Machine created",
-                metadata: ["machine.id": machine.id, "machine.name": machine.name, "machine.state": machine.state.description]
+                metadata: [
+                    "machine.id": machine.id, "machine.name": machine.name, "machine.state": machine.state.description,
+                ]
             )
             return machine
         }
@@ -221,7 +223,8 @@ public final class PaperspaceClient: Sendable {
         let wrapped = (json as? [String: Any])?["data"]
         guard let machine = Machine(json: wrapped) ?? Machine(json: json) else {
             throw PaperspaceError.invalidResponse(
-                operation: operation, detail: "expected a machine object with an id, got: \(self.snippet(response.body))"
+                operation: operation,
+                detail: "expected a machine object with an id, got: \(self.snippet(response.body))"
             )
         }
         return machine

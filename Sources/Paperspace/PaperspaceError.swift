@@ -19,7 +19,8 @@ public enum PaperspaceError: Error, CustomStringConvertible, Sendable {
         case .api(let operation, let status, let code, let message):
             let statusText = code.map { "\(status) \($0)" } ?? "\(status)"
             let shownMessage = message.isEmpty ? "(empty body)" : message
-            return "\(operation): Paperspace returned \(statusText): \(shownMessage)\(PaperspaceError.hint(forStatus: status))"
+            let hint = PaperspaceError.hint(forStatus: status)
+            return "\(operation): Paperspace returned \(statusText): \(shownMessage)\(hint)"
         case .transport(let operation, let error):
             return "\(operation): the request to Paperspace failed: \(error)"
         case .invalidResponse(let operation, let detail):

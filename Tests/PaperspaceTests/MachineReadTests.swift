@@ -249,15 +249,19 @@ import Testing
     }
     defer { server.stop() }
     let harness = makeHarness(server)
-    let request = MachineCreateRequest(name: "n", machineType: "A4000", templateId: "t0nspur5", diskSize: 77, region: "ny2")
+    let request = MachineCreateRequest(
+        name: "n", machineType: "A4000", templateId: "t0nspur5", diskSize: 77, region: "ny2")
 
     let error = try #require(throws: PaperspaceError.self) { try harness.client.createMachine(request) }
 
-    #expect(error.description == "create machine n: Paperspace returned 400 BAD_REQUEST: Invalid input (diskSize is invalid)")
+    #expect(
+        error.description
+            == "create machine n: Paperspace returned 400 BAD_REQUEST: Invalid input (diskSize is invalid)")
 }
 
 @Test func nonJSONErrorShowsStatusAndStart() throws {
-    let page = "<html><head><title>403 Forbidden</title></head><body>Denied for Bearer \(testAPIKey). "
+    let page =
+        "<html><head><title>403 Forbidden</title></head><body>Denied for Bearer \(testAPIKey). "
         + String(repeating: "padding ", count: 60) + "</body></html>"
     let server = try ScriptedServer { _ in
         HTTPResponse(status: 403, headers: [("Content-Type", "text/html")], body: Data(page.utf8))

@@ -62,7 +62,8 @@ func makeHarness(
             return true
         }
     )
-    let client = PaperspaceClient(endpoint: server.endpoint, apiKey: testAPIKey, http: http, logger: logger, retry: retry)
+    let client = PaperspaceClient(
+        endpoint: server.endpoint, apiKey: testAPIKey, http: http, logger: logger, retry: retry)
     return Harness(client: client, capture: capture, sleeps: sleeps)
 }
 

@@ -20,7 +20,8 @@ private func startStopServer(stopResponse: HTTPResponse, state: String) throws -
 }
 
 @Test func stopSendsPatchWithoutBody() throws {
-    let stopped = mutationResponse(machineJSON(id: "psabc123", name: "nightshift-run-1", state: "stopping"), event: "stop")
+    let stopped = mutationResponse(
+        machineJSON(id: "psabc123", name: "nightshift-run-1", state: "stopping"), event: "stop")
     let server = try startStopServer(stopResponse: stopped, state: "stopping")
     defer { server.stop() }
     let harness = makeHarness(server)
@@ -65,7 +66,9 @@ func stopRejectedWhenAlreadyStoppedSucceeds(state: String) throws {
 
     let error = try #require(throws: PaperspaceError.self) { try harness.client.stopMachine(id: "psabc123") }
 
-    #expect(error.description == "stop machine psabc123: Paperspace returned 400 BAD_REQUEST: This machine is currently starting.")
+    #expect(
+        error.description
+            == "stop machine psabc123: Paperspace returned 400 BAD_REQUEST: This machine is currently starting.")
     #expect(server.log == ["PATCH /v1/machines/psabc123/stop", "GET /v1/machines/psabc123"])
 }
 
@@ -159,7 +162,8 @@ func stopRejectedWhenAlreadyStoppedSucceeds(state: String) throws {
 
     #expect(
         error.description
-            == "delete machine psabc123: Paperspace returned 400 BAD_REQUEST: Machine must be off before it can be deactivated"
+            == "delete machine psabc123: Paperspace returned 400 BAD_REQUEST: "
+            + "Machine must be off before it can be deactivated"
     )
 }
 
