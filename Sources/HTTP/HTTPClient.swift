@@ -160,8 +160,9 @@ public final class HTTPClient: Sendable {
     public let totalTimeout: Double
     public let userAgent: String
     public let logger: Logger
-    /// Sleeps between retries; returns false when the wait was cut short by cancellation.
-    let sleep: @Sendable (Double, Signal?) -> Bool
+    /// Sleeps between retries; returns false when the wait was cut short by cancellation. Public so that API
+    /// clients which retry at a higher level (create-then-look-up) wait through the same hook tests replace.
+    public let sleep: @Sendable (Double, Signal?) -> Bool
 
     public init(
         connectTimeout: Double = 10,
