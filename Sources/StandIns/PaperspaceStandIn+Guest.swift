@@ -90,66 +90,42 @@ extension PaperspaceStandIn {
         }
         machine.powerOffCallCount = PaperspaceStandIn.readPowerCalls(machine.directory).count
         do {
-            let process = try self.spawnScript(script.script, for: machine)
-            let pid = process.processIdentifier
-            machine.process = process
+            let pid = try self.spawnScript(script.script, for: machine)
+            machine.scriptPID = pid
+            machine.processGroup = pid
             machine.scriptRunCount += 1
             machine.scriptExitStatus = nil
-            // Foundation's Process makes each child the leader of a new process group; the check guards against
-            // a Foundation that stops doing so, in which case only the script process itself can be signalled.
-            if getpgid(pid) == pid {
-                machine.processGroup = pid
-            } else {
-                machine.processGroup = nil
-                self.logger.warning("Startup script has no process group of its own", metadata: ["machine.id": machine.id])
-            }
             self.logger.info("Startup script started", metadata: ["machine.id": machine.id, "pid": "\(pid)"])
         } catch {
             self.logger.error("Startup script failed to start", metadata: ["machine.id": machine.id, "error": "\(error)"])
         }
     }
 
-    private func spawnScript(_ text: String, for machine: MachineRecord) throws -> Process {
+    private func spawnScript(_ text: String, for machine: MachineRecord) throws -> pid_t {
         let directory = machine.directory
         let scriptPath = (directory as NSString).appendingPathComponent("startup-script.sh")
         let logPath = (directory as NSString).appendingPathComponent("startup-script-output.log")
         let bin = (directory as NSString).appendingPathComponent("bin")
         try Data(text.utf8).write(to: URL(fileURLWithPath: scriptPath))
-        guard FileManager.default.createFile(atPath: logPath, contents: nil),
-            let log = FileHandle(forWritingAtPath: logPath)
-        else {
-            throw StandInError.setup("cannot create \(logPath)")
-        }
-        defer { try? log.close() }
 
         var environment = self.options.scriptEnvironment
         environment["PATH"] = bin + ":" + (self.options.scriptEnvironment["PATH"] ?? PaperspaceStandIn.fallbackPath)
         environment["HOME"] = directory
         environment["NIGHTSHIFT_POWEROFF"] = (bin as NSString).appendingPathComponent("poweroff")
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [scriptPath]
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        process.environment = environment
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = log
-        process.standardError = log
         let machineId = machine.id
-        process.terminationHandler = { [weak self] finished in
-            self?.scriptEnded(machineId: machineId, process: finished)
+        return try PaperspaceGuestProcess.spawn(
+            scriptPath: scriptPath, directory: directory, logPath: logPath, environment: environment
+        ) { [weak self] pid, status in
+            self?.scriptEnded(machineId: machineId, pid: pid, status: status)
         }
-        try process.run()
-        return process
     }
 
     /// Records the end of a startup script and turns a shim call into a guest poweroff or reboot.
-    private func scriptEnded(machineId: String, process: Process) {
-        let status = process.terminationReason == .uncaughtSignal
-            ? 128 + process.terminationStatus : process.terminationStatus
+    private func scriptEnded(machineId: String, pid: pid_t, status: Int32) {
         self.locked { world in
-            guard let machine = world.machines[machineId], machine.process === process else { return }
-            machine.process = nil
+            guard let machine = world.machines[machineId], machine.scriptPID == pid else { return }
+            machine.scriptPID = nil
             machine.scriptExitStatus = status
             self.logger.info("Startup script ended", metadata: ["machine.id": machineId, "status": "\(status)"])
             self.collectGuestPowerCalls(machine, in: world, now: Date())

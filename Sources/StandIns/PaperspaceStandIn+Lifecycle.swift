@@ -87,7 +87,7 @@ extension PaperspaceStandIn {
     }
 
     private func advance(_ machine: MachineRecord, in world: World, now: Date) {
-        if machine.state == .ready && machine.process == nil && machine.processGroup != nil {
+        if machine.state == .ready && machine.scriptPID == nil && machine.processGroup != nil {
             // A background job of a finished script may still call a shim.
             self.collectGuestPowerCalls(machine, in: world, now: now)
         }

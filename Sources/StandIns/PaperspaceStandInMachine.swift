@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Why a stand-in machine last stopped.
 public enum PaperspaceStandInStopCause: String, Sendable {
     /// A `PATCH /machines/{id}/stop` call.
@@ -97,7 +101,8 @@ final class MachineRecord {
     var bootCount = 0
     var scriptRunCount = 0
     var runOnceScriptsDone: Set<String> = []
-    var process: Process?
+    /// The startup script process while it runs; its process group may outlive it.
+    var scriptPID: pid_t?
     var processGroup: pid_t?
     var powerOffCallCount = 0
     var scriptExitStatus: Int32?
