@@ -7,9 +7,10 @@ import Glibc
 
 /// The guest side of a stand-in machine: its scratch directory, power shims and startup script process.
 ///
-/// Layout of `<scratchDirectory>/<machine id>`: `bin/` with the shims, `startup-script.sh` (the text of the last
-/// run), `startup-script-output.log` (its stdout and stderr, truncated at each boot as the platform's per-boot
-/// hook does) and `poweroff-calls` (one line per shim call: the command name and its arguments).
+/// Each machine directory, `<scratchDirectory>/<machine id>`, contains `bin/` with the shims and `startup-script.sh`,
+/// the text of the last run. Its stdout and stderr go to `startup-script-output.log`, which is truncated at each
+/// boot as the platform's per-boot hook does. `poweroff-calls` gets one line per shim call: the command and its
+/// arguments.
 extension PaperspaceStandIn {
     /// The commands replaced by shims. `systemctl` handles only its power verbs and fails for anything else.
     static let shimNames = ["poweroff", "shutdown", "halt", "reboot", "systemctl"]
@@ -63,7 +64,7 @@ extension PaperspaceStandIn {
         return text.split(separator: "\n").map(String.init)
     }
 
-    /// Returns whether a recorded shim call asks for a reboot rather than a poweroff.
+    /// Returns whether a recorded shim call requests a reboot rather than a poweroff.
     static func isRebootCall(_ call: String) -> Bool {
         let words = call.split(separator: " ").map(String.init)
         switch words.first {

@@ -31,7 +31,7 @@ extension PaperspaceStandIn {
     }
 
     func isStuck(_ machine: MachineRecord, in world: World) -> Bool {
-        world.stuckRules.contains { $0.holds(machine) }
+        world.stuckRules.contains { $0.applies(to: machine) }
     }
 
     private func enter(_ state: MachineState, _ machine: MachineRecord, now: Date) {
@@ -40,7 +40,7 @@ extension PaperspaceStandIn {
         machine.dtModified = now
     }
 
-    /// Starts a power change now, or keeps it for later while a `.stuck` fault holds the machine.
+    /// Starts a power change now, or keeps it for later while a `.stuck` fault applies to the machine.
     func perform(_ action: DeferredPowerAction, on machine: MachineRecord, in world: World, now: Date) {
         if self.isStuck(machine, in: world) {
             machine.deferred = action

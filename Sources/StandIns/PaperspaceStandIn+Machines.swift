@@ -332,7 +332,7 @@ extension PaperspaceStandIn {
         }
     }
 
-    /// Answers a start on a running machine or a stop on an `off` one: 400, or a finished no-op event.
+    /// Handles a start on a running machine or a stop on an `off` one: 400, or a finished no-op event.
     private func redundantPowerCall(
         _ machine: MachineRecord, _ name: String, _ message: String, _ world: World, _ now: Date
     ) throws -> HTTPResponse {

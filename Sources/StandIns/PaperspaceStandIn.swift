@@ -11,9 +11,9 @@ import Glibc
 /// Bearer authentication, `{code, message}` errors with tRPC codes, status 200 for every mutation,
 /// `{data, event}` wrappers on machine mutations, a bare Machine on GET and `{hasMore, items, nextPage}` cursor
 /// pages. A machine that reaches `ready` runs its startup script as a local `/bin/bash` process in its own
-/// scratch directory and process group, where `poweroff`, `shutdown`, `halt` and `reboot` are shims that record
-/// the call and end the process group, so a script never reaches the host's own commands through PATH or
-/// `NIGHTSHIFT_POWEROFF`. A script that runs them by absolute path (`/sbin/poweroff`) is not caught.
+/// scratch directory and process group. There `poweroff`, `shutdown`, `halt`, `reboot` and the power verbs of
+/// `systemctl` are shims that record the call and end the process group. Through PATH or `NIGHTSHIFT_POWEROFF` a
+/// script never reaches the host's own commands, but one that runs them by absolute path (`/sbin/poweroff`) would.
 ///
 /// Choices where the API reference leaves the live behaviour unverified (options marked * can be changed):
 /// - *DELETE on a machine that is not `off` answers 400 BAD_REQUEST (`deleteRequiresOff`).
@@ -326,6 +326,13 @@ public final class PaperspaceStandIn: @unchecked Sendable {
             try self.authenticate(request)
             return try self.route(request)
         } catch let error as PaperspaceAPIError {
+            self.logger.debug(
+                "Request rejected",
+                metadata: [
+                    "http.method": request.method, "http.path": request.path, "http.status": "\(error.status)",
+                    "error": error.message,
+                ]
+            )
             return error.response
         } catch {
             self.logger.error("Stand-in request failed", metadata: ["error": "\(error)", "http.path": request.path])

@@ -57,7 +57,7 @@ struct StuckRule {
     var state: String
     var namePrefix: String?
 
-    func holds(_ machine: MachineRecord) -> Bool {
+    func applies(to machine: MachineRecord) -> Bool {
         guard machine.state.rawValue == self.state else { return false }
         guard let prefix = self.namePrefix else { return true }
         return machine.name.hasPrefix(prefix)

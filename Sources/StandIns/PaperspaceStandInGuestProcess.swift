@@ -6,10 +6,10 @@ import Glibc
 
 /// Starts a startup script as `/bin/bash <script>` with `posix_spawn` and reports its exit.
 ///
-/// Foundation's `Process` passes on the spawning thread's signal mask, and threads of the test runner and of
-/// Dispatch block SIGTERM, so a script started that way would never see the SIGTERM of a stop. This spawner gives
-/// the child an empty signal mask, default signal handlers, a new process group whose id is its pid, `directory`
-/// as working directory, stdin from /dev/null and no inherited descriptor above 2.
+/// Foundation's `Process` passes on the spawning thread's signal mask. Under `swift test` that mask blocks SIGTERM
+/// (it comes from the Dispatch worker that started the thread), so such a script never sees a stop's SIGTERM.
+/// This spawner gives the child an empty signal mask, default signal handlers, a new process group whose id is
+/// its pid, `directory` as working directory, stdin from /dev/null and no inherited descriptor above 2.
 enum PaperspaceGuestProcess {
     private typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>)
         -> Int32

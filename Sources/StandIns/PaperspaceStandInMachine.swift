@@ -4,7 +4,7 @@ import Foundation
 import Glibc
 #endif
 
-/// Why a stand-in machine last stopped.
+/// The cause of a stand-in machine's last stop.
 public enum PaperspaceStandInStopCause: String, Sendable {
     /// A `PATCH /machines/{id}/stop` call.
     case api
@@ -33,8 +33,8 @@ public struct PaperspaceStandInMachine: Sendable {
     public var bootCount: Int
     /// The number of times the startup script was started.
     public var scriptRunCount: Int
-    /// The exit status of the last startup script run; 128 + N when signal N ended it; nil while it runs or
-    /// when it never ran.
+    /// The exit status of the last startup script run, or 128 + N when signal N ended it. It is nil while the
+    /// script runs and when no script ran.
     public var scriptExitStatus: Int32?
     /// Whether the last stop came from the startup script calling a poweroff shim.
     public var poweredOffByScript: Bool
@@ -137,8 +137,6 @@ final class MachineRecord {
     static func publicAddress(_ sequence: Int) -> String {
         "198.51.100.\(sequence % 254 + 1)"
     }
-
-    var isOn: Bool { self.poweredOnAt != nil }
 
     func secondsOn(at now: Date) -> Double {
         self.accumulatedSecondsOn + (self.poweredOnAt.map { max(0, now.timeIntervalSince($0)) } ?? 0)

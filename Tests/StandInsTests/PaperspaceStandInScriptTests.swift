@@ -138,7 +138,8 @@ func isProcessAlive(_ pid: Int32) -> Bool {
 
         #expect(try fixture.client.send("PATCH", "/machines/\(id)/stop").status == 200)
         #expect(try fixture.waitForState(id, "off"))
-        #expect(PaperspaceStandInFixture.waitUntil { !isProcessAlive(scriptPID) && !isProcessAlive(childPID) })
+        #expect(PaperspaceStandInFixture.waitUntil { !isProcessAlive(scriptPID) })
+        #expect(PaperspaceStandInFixture.waitUntil { !isProcessAlive(childPID) })
         #expect(PaperspaceStandInFixture.waitUntil { fixture.machine(id)?.scriptExitStatus != nil })
         #expect(fixture.machine(id)?.scriptExitStatus == 128 + SIGTERM)
         #expect(fixture.machine(id)?.lastStopCause == .api)
