@@ -27,6 +27,10 @@ struct HostCommandTrap {
     var path: String { self.directory + ":/usr/local/bin:/usr/bin:/bin" }
 
     var wasCalled: Bool { FileManager.default.fileExists(atPath: self.marker) }
+
+    func remove() {
+        try? FileManager.default.removeItem(atPath: self.directory)
+    }
 }
 
 /// Returns whether process `pid` exists and is not a zombie.
@@ -49,6 +53,7 @@ func isProcessAlive(_ pid: Int32) -> Bool {
 
     @Test func scriptPowerOffStopsMachine() throws {
         let trap = try HostCommandTrap()
+        defer { trap.remove() }
         let fixture = try PaperspaceStandInFixture { $0.scriptEnvironment = ["PATH": trap.path, "JOB_TOKEN": "abc"] }
         let script = try fixture.createScript(
             """
@@ -85,6 +90,7 @@ func isProcessAlive(_ pid: Int32) -> Bool {
 
     @Test func plainShutdownReachesShim() throws {
         let trap = try HostCommandTrap()
+        defer { trap.remove() }
         let fixture = try PaperspaceStandInFixture { $0.scriptEnvironment = ["PATH": trap.path] }
         let script = try fixture.createScript(
             """
