@@ -74,6 +74,9 @@ public struct HTTPResponse: Sendable {
         return HTTPResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: body)
     }
 
+    /// A marker response: the server resets the connection instead of answering, as a crashed peer would.
+    public static let resetConnection = HTTPResponse(status: -1)
+
     /// Returns a plain-text response.
     public static func text(_ status: Int, _ text: String, headers: [(name: String, value: String)] = []) -> HTTPResponse {
         HTTPResponse(status: status, headers: [("Content-Type", "text/plain; charset=utf-8")] + headers, body: Data(text.utf8))
@@ -211,6 +214,12 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         while self.state.current.running {
             guard let request = reader.readRequest() else { return }
             let response = self.handler(request)
+            if response.status == HTTPResponse.resetConnection.status {
+                // A zero linger time makes the close that follows send RST instead of FIN.
+                var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+                setsockopt(connection, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+                return
+            }
             let keepAlive = (request.header("Connection")?.lowercased() != "close")
             guard write(response, to: connection, keepAlive: keepAlive, isHead: request.method == "HEAD") else { return }
             if !keepAlive { return }
