@@ -2,13 +2,13 @@ import Foundation
 
 /// Upload routes that change files: preupload, which decides regular or LFS per file, and the NDJSON commit.
 extension HubStandIn {
-    /// Regular files above this size are rejected when their first 512 bytes contain a NUL byte, which is how
-    /// this stand-in tells binary from text.
+    /// The size above which a regular file is rejected as binary when its first 512 bytes contain a NUL byte,
+    /// the test this stand-in uses to detect binary content.
     // NOTE: the Hub rejects binary regular files above "1 MB"; whether that is 10^6 or 2^20 bytes is unverified.
     static let binaryRegularLimit = 1_000_000
 
-    /// Answers `{"files": [{"path", "size", "sample"}]}` with `uploadMode`, `shouldIgnore` and, when the path
-    /// exists at `revision`, the `oid` of its content, so clients can skip unchanged files.
+    /// Returns `uploadMode` and `shouldIgnore` for each of `{"files": [{"path", "size", "sample"}]}`, and the `oid`
+    /// of the content when the path exists at `revision`, so that clients can skip unchanged files.
     func preupload(
         _ request: HTTPRequest,
         _ target: HubStandInTarget,
@@ -91,10 +91,15 @@ extension HubStandIn {
                 touched.append(path)
             case .lfsFile(let path, let oid, let size):
                 guard let data = repository.lfsObjects[oid] else {
-                    throw Self.reject(400, code: nil, "LFS object \(oid) for \(path) was never uploaded: upload it first")
+                    throw Self.reject(
+                        400,
+                        code: nil,
+                        "LFS object \(oid) for \(path) was never uploaded: upload it through the LFS batch API first"
+                    )
                 }
                 if let size, size != data.count {
-                    throw Self.reject(400, code: nil, "LFS object \(oid) for \(path) has \(data.count) bytes, not \(size)")
+                    let message = "LFS object \(oid) for \(path) has \(data.count) bytes, but the commit says \(size)"
+                    throw Self.reject(400, code: nil, message)
                 }
                 files[path] = HubStandInBlob(data: data, isLFS: true)
                 touched.append(path)

@@ -22,8 +22,8 @@ extension HubStandIn {
         }
     }
 
-    /// Answers `{"operation": "upload"|"download", "objects": [{"oid", "size"}]}` with the basic transfer. An
-    /// upload of an object the repository already stores gets no `actions`, so the client skips it.
+    /// Returns basic-transfer actions for `{"operation": "upload"|"download", "objects": [{"oid", "size"}]}`.
+    /// An upload of an object that the repository already stores gets no `actions`, so the client skips it.
     private func lfsBatch(_ request: HTTPRequest, _ target: HubStandInTarget, _ state: HubStandInState) throws
         -> HTTPResponse
     {

@@ -2,10 +2,9 @@ import Foundation
 
 /// File downloads: `GET` and `HEAD /[datasets/|spaces/]{namespace}/{name}/resolve/{revision}/{path}`.
 extension HubStandIn {
-    /// Serves a regular file with `ETag` (its Git blob id) and `X-Repo-Commit`, and redirects an LFS file with 302
-    /// to the storage origin, with `X-Linked-Etag` (its SHA-256) and `X-Linked-Size` on the redirect itself:
-    /// `huggingface_hub` follows redirects only within one origin and reads the metadata from the first response
-    /// that leaves it.
+    /// Serves a regular file with `ETag` (its Git blob id) and `X-Repo-Commit`. An LFS file gets a 302 to the
+    /// storage origin with `X-Linked-Etag` (its SHA-256) and `X-Linked-Size` on the redirect itself, because
+    /// `huggingface_hub` reads the metadata from the first response that leaves the Hub's origin.
     func resolve(
         _ request: HTTPRequest,
         _ target: HubStandInTarget,
@@ -43,8 +42,8 @@ extension HubStandIn {
         return Self.content(blob.data, request, etag: blob.gitOID, headers: [commitHeader])
     }
 
-    /// Returns `data` whole, or the one byte range a `Range` header asks for (206 with `Content-Range`; 416 when
-    /// unsatisfiable), or 304 when `If-None-Match` carries `etag`.
+    /// Returns `data` whole, or the single byte range that a `Range` header requests (206 with `Content-Range`,
+    /// or 416 when the range starts past the end), or 304 when `If-None-Match` contains `etag`.
     static func content(
         _ data: Data,
         _ request: HTTPRequest,
@@ -87,8 +86,8 @@ extension HubStandIn {
         case bounds(Int, Int)
     }
 
-    /// Reads `bytes=a-b`, `bytes=a-` or `bytes=-n`. Several ranges in one header are answered with everything,
-    /// which HTTP allows.
+    /// Reads `bytes=a-b`, `bytes=a-` or `bytes=-n`. A header with several ranges gets the whole content, which
+    /// HTTP allows.
     private static func byteRange(_ header: String, size: Int) -> ByteRange {
         let text = header.trimmingCharacters(in: .whitespaces)
         guard text.hasPrefix("bytes="), !text.contains(",") else { return .none }

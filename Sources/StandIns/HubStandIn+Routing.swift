@@ -11,7 +11,7 @@ struct HubStandInRejection: Error {
     var response: HTTPResponse
 }
 
-/// How a request authenticated itself.
+/// The authentication of a request: no token, one of the accepted tokens, or any other value.
 enum HubStandInCredential {
     case anonymous
     case valid
@@ -21,7 +21,8 @@ enum HubStandInCredential {
 extension HubStandIn {
     func handleHub(_ request: HTTPRequest) -> HTTPResponse {
         self.state.withLock { state in
-            let response = self.takeFault(for: request, &state) ?? self.respond { try self.routeHub(request, &state) }
+            let response = self.takeFault(for: request, &state)
+                ?? self.respond(request) { try self.routeHub(request, &state) }
             state.requests.append(Self.record(request, response, isStorage: false))
             return response
         }
@@ -29,27 +30,46 @@ extension HubStandIn {
 
     func handleStorage(_ request: HTTPRequest) -> HTTPResponse {
         self.state.withLock { state in
-            let response = self.takeFault(for: request, &state) ?? self.respond { try self.routeStorage(request, &state) }
+            let response = self.takeFault(for: request, &state)
+                ?? self.respond(request) { try self.routeStorage(request, &state) }
             state.requests.append(Self.record(request, response, isStorage: true))
             return response
         }
     }
 
-    private func respond(_ body: () throws -> HTTPResponse) -> HTTPResponse {
+    private func respond(_ request: HTTPRequest, _ body: () throws -> HTTPResponse) -> HTTPResponse {
         do {
             return try body()
         } catch let rejection as HubStandInRejection {
+            // Rejections are normal traffic (409 on create, 404 probes), so they are logged at debug level only.
+            self.logger?.debug(
+                "Hub stand-in rejected request",
+                metadata: [
+                    "http.method": request.method,
+                    "http.path": request.path,
+                    "http.status": String(rejection.response.status),
+                    "error": Self.errorMessage(rejection.response),
+                ]
+            )
             return rejection.response
         } catch {
+            self.logger?.error(
+                "Hub stand-in failed to handle request",
+                metadata: ["http.method": request.method, "http.path": request.path, "error": "\(error)"]
+            )
             return Self.errorResponse(500, code: nil, "Stand-in failed: \(error)")
         }
+    }
+
+    private static func errorMessage(_ response: HTTPResponse) -> String {
+        response.headers.first { $0.name == "X-Error-Message" }?.value ?? ""
     }
 
     private func routeHub(_ request: HTTPRequest, _ state: inout HubStandInState) throws -> HTTPResponse {
         let segments = Self.segments(of: request)
         let method = request.method
 
-        // These two routes are called before any repository work and never answer 401 on the Hub.
+        // Clients call these two routes without needing a token, so an invalid token is not rejected here.
         if method == "GET" && segments == ["api", "agent-harnesses"] {
             return .json(200, ["standardEnvVars": [], "harnesses": [:]])
         }
@@ -99,7 +119,8 @@ extension HubStandIn {
         case ("GET", "revision") where rest.count == 2:
             return try self.repoInfo(request, target, revision: rest[1], state)
         case ("GET", "tree") where rest.count >= 2:
-            return try self.tree(request, target, revision: rest[1], path: rest.dropFirst(2).joined(separator: "/"), state)
+            let path = rest.dropFirst(2).joined(separator: "/")
+            return try self.tree(request, target, revision: rest[1], path: path, state)
         case ("POST", "paths-info") where rest.count == 2:
             return try self.pathsInfo(request, target, revision: rest[1], state)
         case ("POST", "preupload") where rest.count == 2:
@@ -165,7 +186,8 @@ extension HubStandIn {
         let key = HubStandInRepository.key(target.kind, target.id)
         guard let repository = state.repositories[key], !repository.isPrivate || credential == .valid else {
             let status = credential == .valid ? 404 : 401
-            throw Self.reject(status, code: "RepoNotFound", "Repository not found: \(target.kind.rawValue) \(target.id)")
+            let message = "Repository not found: \(target.kind.rawValue) \(target.id)"
+            throw Self.reject(status, code: "RepoNotFound", message)
         }
         if canWrite && credential != .valid {
             throw Self.reject(401, code: nil, "Authentication required: send a token in the Authorization header")
@@ -232,7 +254,11 @@ extension HubStandIn {
         return nil
     }
 
-    private static func record(_ request: HTTPRequest, _ response: HTTPResponse, isStorage: Bool) -> HubStandInRequestRecord {
+    private static func record(
+        _ request: HTTPRequest,
+        _ response: HTTPResponse,
+        isStorage: Bool
+    ) -> HubStandInRequestRecord {
         HubStandInRequestRecord(
             method: request.method,
             path: request.path,

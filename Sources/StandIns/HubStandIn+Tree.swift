@@ -29,7 +29,7 @@ extension HubStandIn {
             }
             collect(directory)
         } else if let entry = Self.treeEntry(directory, repository, index, isExpanded: isExpanded) {
-            // NOTE: how the Hub answers a tree request for a file path is unverified; this lists the file alone.
+            // NOTE: the Hub's response to a tree request for a file path is unverified. This lists the file alone.
             entries = [entry]
         } else {
             throw Self.reject(

@@ -5,19 +5,24 @@ import Support
 /// can upload to and download from.
 ///
 /// It serves the Hub API, the LFS batch API and `/resolve/` downloads on one port, and LFS object storage on a
-/// second port: the client follows a download redirect only within one origin, and reads the file's metadata from
-/// a redirect to another one. State lives in memory. Every repository has one branch, `main`, with a linear
-/// history, and starts with an initial commit that adds `.gitattributes`, as on the Hub.
+/// second port. The second origin matters because the client follows a download redirect only within one origin
+/// and reads the file's metadata from the first redirect that leaves it.
+///
+/// State lives in memory. Every repository has one branch, `main`, with a linear history, and starts with an
+/// initial commit that adds `.gitattributes`, as on the Hub, so `files(...)` and `commits(...)` include both.
 public final class HubStandIn: @unchecked Sendable {
     let tokens: Set<String>
     let user: String
+    let logger: Logger?
     let state = Protected(HubStandInState())
     private let servers = Protected<(hub: LoopbackHTTPServer?, storage: LoopbackHTTPServer?)>((nil, nil))
 
-    /// Creates a stand-in that accepts `tokens` as bearer tokens, all of them belonging to `user`.
-    public init(tokens: Set<String>, user: String = "demo") {
+    /// Creates a stand-in that accepts `tokens` as bearer tokens, all of them belonging to `user`. Rejected
+    /// requests are logged at debug level to `logger` when one is given.
+    public init(tokens: Set<String>, user: String = "demo", logger: Logger? = nil) {
         self.tokens = tokens
         self.user = user
+        self.logger = logger
     }
 
     /// Starts the Hub server and the storage server, each on a free port.
@@ -65,8 +70,8 @@ public final class HubStandIn: @unchecked Sendable {
         set { self.state.withLock { $0.pageSize = newValue } }
     }
 
-    /// The size in bytes above which preupload answers `lfs` and a regular commit of the file is rejected.
-    /// The default is 10 MiB, the Hub's limit for regular files; lower it to send small test files through LFS.
+    /// The size in bytes above which preupload returns `lfs` and a regular commit of the file is rejected.
+    /// The default is 10 MiB, the Hub's limit for regular files. Lower it to send small test files through LFS.
     public var lfsThreshold: Int {
         get { self.state.current.lfsThreshold }
         set { self.state.withLock { $0.lfsThreshold = newValue } }
@@ -163,7 +168,7 @@ public final class HubStandIn: @unchecked Sendable {
     }
 }
 
-/// The mutable state of a `HubStandIn`, guarded by one lock so that each request sees and changes it atomically.
+/// The mutable state of a `HubStandIn`, guarded by one lock so that each request reads and changes it atomically.
 struct HubStandInState: Sendable {
     var repositories: [String: HubStandInRepository] = [:]
     var requests: [HubStandInRequestRecord] = []

@@ -53,7 +53,8 @@ enum HubStandInCommitParser {
                 }
                 operations.append(.deletedFolder(path: path))
             default:
-                throw Self.invalid(number, "has unknown key \(key): use header, file, lfsFile, deletedFile or deletedFolder")
+                let keys = "header, file, lfsFile, deletedFile or deletedFolder"
+                throw Self.invalid(number, "has unknown key \(key): use \(keys)")
             }
         }
         guard let header else {

@@ -16,7 +16,10 @@ enum HubStandInGit {
     }
 
     /// Returns the tree id of every directory in `files`, keyed by directory path; the root is the empty path.
-    static func treeIDs(files: [String: HubStandInBlob], children: [String: [HubStandInDirectoryEntry]]) -> [String: String] {
+    static func treeIDs(
+        files: [String: HubStandInBlob],
+        children: [String: [HubStandInDirectoryEntry]]
+    ) -> [String: String] {
         var ids: [String: String] = [:]
         func treeID(_ directory: String) -> String {
             if let known = ids[directory] { return known }

@@ -86,9 +86,13 @@ struct HubStandInPathRules: Sendable {
             pattern.removeFirst()
         }
         guard !pattern.isEmpty else { return }
-        self.rules.append(
-            Rule(pattern: Array(pattern), isAnchored: isAnchored, isDirectoryOnly: isDirectoryOnly, isNegated: isNegated)
+        let rule = Rule(
+            pattern: Array(pattern),
+            isAnchored: isAnchored,
+            isDirectoryOnly: isDirectoryOnly,
+            isNegated: isNegated
         )
+        self.rules.append(rule)
     }
 
     /// Matches Git wildcards: `*` and `?` stop at `/`, and `**` between slashes spans any number of directories.

@@ -57,7 +57,7 @@ struct HubStandInRepository: Sendable {
     /// LFS objects stored by PUT or by seeding, keyed by SHA-256 hex.
     var lfsObjects: [String: Data] = [:]
 
-    /// The key of a repository in the stand-in's dictionary; repository ids are compared without case.
+    /// Returns the dictionary key of a repository. The Hub compares repository ids without case, and so does the key.
     static func key(_ kind: RepoKind, _ id: String) -> String {
         "\(kind.rawValue)/\(id.lowercased())"
     }
@@ -122,8 +122,8 @@ struct HubStandInRepository: Sendable {
 }
 
 extension RepoKind {
-    /// The `.gitattributes` that a new repository starts with. The Hub writes a similar file in its initial commit;
-    /// this list is the common subset of LFS patterns, not a copy of the Hub's file.
+    /// The `.gitattributes` that a new repository starts with. The Hub writes a similar file in its initial
+    /// commit. This list contains common LFS patterns and is not a copy of the Hub's file.
     var initialGitAttributes: String {
         var patterns = [
             "*.7z", "*.arrow", "*.bin", "*.bz2", "*.ckpt", "*.ftz", "*.gz", "*.h5", "*.joblib", "*.lfs.*",

@@ -48,7 +48,7 @@ public struct HubStandInRequestRecord: Sendable, Equatable {
     /// The query string as sent, still percent-encoded.
     public var query: String
     public var status: Int
-    /// Whether the request reached the storage server that holds LFS objects rather than the Hub API server.
+    /// Whether the request went to the storage server, which contains the LFS objects, rather than the Hub server.
     public var isStorage: Bool
     /// Whether the request carried an `Authorization` header. The token itself is never recorded.
     public var hasAuthorization: Bool
@@ -56,7 +56,7 @@ public struct HubStandInRequestRecord: Sendable, Equatable {
 
 /// A failure that `HubStandIn` returns in place of the normal response.
 public enum HubStandInFault: Sendable, Equatable {
-    /// Answers the next `count` requests whose decoded path contains `pathContains` (an empty string matches
-    /// every request) with `code`, and with `Retry-After: retryAfter` seconds when that is set.
+    /// Fails the next `count` requests whose decoded path contains `pathContains` (an empty string matches every
+    /// request) with status `code`, and with `Retry-After: retryAfter` seconds when that is set.
     case status(Int, retryAfter: Int? = nil, count: Int = 1, pathContains: String = "")
 }

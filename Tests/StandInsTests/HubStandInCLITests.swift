@@ -45,7 +45,8 @@ import Testing
         defer { try? FileManager.default.removeItem(at: source) }
         try write(files, to: source)
 
-        let result = try hf(hub, ["upload", "demo/model-x", source.path, ".", "--repo-type", "model", "--commit-message", "m"])
+        let arguments = ["upload", "demo/model-x", source.path, ".", "--repo-type", "model", "--commit-message", "m"]
+        let result = try hf(hub, arguments)
 
         #expect(result.status == 0, "hf upload failed: \(result.stderr)")
         let stored = try #require(hub.files(repo: "demo/model-x", type: .model))
@@ -172,8 +173,8 @@ private func python(_ hub: HubStandIn, _ script: String) throws -> ProcessResult
     return try run(executable, ["-c", script], environment: hubEnvironment(hub, home: home, token: "good"))
 }
 
-/// The environment of this process without Hub settings or proxies, plus the settings that aim the client at
-/// `hub`. Xet is disabled so that uploads take the LFS path.
+/// Returns the environment of this process without Hub settings or proxies, plus the settings that aim the
+/// client at `hub`. Xet is disabled so that uploads take the LFS path.
 private func hubEnvironment(_ hub: HubStandIn, home: URL, token: String) -> [String: String] {
     var environment = ProcessInfo.processInfo.environment.filter { name, _ in
         !name.hasPrefix("HF_") && !name.hasPrefix("HUGGING") && !name.lowercased().hasSuffix("_proxy")

@@ -105,7 +105,9 @@ import Testing
         let content = Data((0..<300_000).map { UInt8($0 % 199) })
         let oid = Digest.sha256(content).hexString
         let batchURL = hub.baseURL + "/demo/model.git/info/lfs/objects/batch"
-        let batchBody = #"{"operation": "upload", "transfers": ["basic"], "objects": [{"oid": "\#(oid)", "size": 300000}]}"#
+        let batchBody = #"""
+            {"operation": "upload", "transfers": ["basic"], "objects": [{"oid": "\#(oid)", "size": 300000}]}
+            """#
 
         let batch = try curl("POST", batchURL, token: "good", json: batchBody)
         let actions = try #require(firstObject(batch)?["actions"] as? [String: Any])
@@ -159,7 +161,7 @@ import Testing
             "POST",
             url,
             token: "good",
-            ndjson: [header, addFile, #"{"key": "file", "value": {"path": "../x", "content": "eA==", "encoding": "base64"}}"#]
+            ndjson: [header, addFile, #"{"key": "file", "value": {"path": "../x", "content": "eA=="}}"#]
         )
 
         #expect(malformed.status == 400)
@@ -217,7 +219,8 @@ import Testing
              "gitIgnore": "logs/\n"}
             """#
 
-        let response = try curl("POST", hub.baseURL + "/api/models/demo/model/preupload/main", token: "good", json: body)
+        let url = hub.baseURL + "/api/models/demo/model/preupload/main"
+        let response = try curl("POST", url, token: "good", json: body)
         let files = try #require(response.jsonObject?["files"] as? [[String: Any]])
         let byPath = Dictionary(uniqueKeysWithValues: files.map { ($0["path"] as? String ?? "", $0) })
 
