@@ -98,7 +98,7 @@ extension HubStandIn {
                     )
                 }
                 if let size, size != data.count {
-                    let message = "LFS object \(oid) for \(path) has \(data.count) bytes, but the commit says \(size)"
+                    let message = "LFS object \(oid) for \(path) has \(data.count) bytes, not the \(size) in the commit"
                     throw Self.reject(400, code: nil, message)
                 }
                 files[path] = HubStandInBlob(data: data, isLFS: true)
@@ -140,7 +140,6 @@ extension HubStandIn {
                 "commitOid": id,
                 "commitUrl": "\(state.baseURL)/\(target.kind.webPrefix)\(repository.id)/commit/\(id)",
                 "pullRequestUrl": NSNull(),
-                "success": true,
             ]
         )
     }

@@ -25,7 +25,7 @@ extension HubStandIn {
 
     /// Creates a repository from `{"name", "organization", "type", "visibility" or "private", "sdk"}`.
     /// An existing one gets 409 with its `url`, because `create_repo(exist_ok=True)` reads it from the body.
-    func createRepo(_ request: HTTPRequest, _ state: inout HubStandInState) throws -> HTTPResponse {
+    func handleCreateRepo(_ request: HTTPRequest, _ state: inout HubStandInState) throws -> HTTPResponse {
         try self.requireToken(request)
         let body = try Self.jsonObject(request)
         let (kind, id) = try self.repositoryName(body)
@@ -51,7 +51,7 @@ extension HubStandIn {
     }
 
     /// Deletes a repository named by a body of the same shape as create.
-    func deleteRepo(_ request: HTTPRequest, _ state: inout HubStandInState) throws -> HTTPResponse {
+    func handleDeleteRepo(_ request: HTTPRequest, _ state: inout HubStandInState) throws -> HTTPResponse {
         try self.requireToken(request)
         let (kind, id) = try self.repositoryName(try Self.jsonObject(request))
         let key = HubStandInRepository.key(kind, id)

@@ -84,9 +84,9 @@ extension HubStandIn {
         case ("GET", ["api", "whoami-v2"]):
             return try self.whoami(request)
         case ("POST", ["api", "repos", "create"]):
-            return try self.createRepo(request, &state)
+            return try self.handleCreateRepo(request, &state)
         case ("DELETE", ["api", "repos", "delete"]):
-            return try self.deleteRepo(request, &state)
+            return try self.handleDeleteRepo(request, &state)
         default:
             break
         }
@@ -217,7 +217,9 @@ extension HubStandIn {
         _ message: String,
         headers: [(name: String, value: String)] = []
     ) -> HTTPResponse {
-        var all: [(name: String, value: String)] = [("X-Error-Message", message)]
+        // Header values must stay on one line of printable ASCII, and messages can quote request paths.
+        let headerSafe = String(message.unicodeScalars.map { (0x20...0x7E).contains($0.value) ? Character($0) : "?" })
+        var all: [(name: String, value: String)] = [("X-Error-Message", headerSafe)]
         if let code {
             all.append(("X-Error-Code", code))
         }

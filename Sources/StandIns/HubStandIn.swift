@@ -47,6 +47,10 @@ public final class HubStandIn: @unchecked Sendable {
         }
     }
 
+    deinit {
+        self.stop()
+    }
+
     public func stop() {
         let (hub, storage) = self.servers.withLock { servers in
             let current = servers
@@ -86,6 +90,7 @@ public final class HubStandIn: @unchecked Sendable {
     }
 
     /// Creates the repository `repo` (`namespace/name`) unless it exists, with the Hub's initial commit.
+    /// Traps when `repo` is not `namespace/name`, which is a mistake in the calling test.
     public func createRepo(repo: String, type: RepoKind, isPrivate: Bool = false) {
         self.state.withLock { state in
             _ = self.createRepository(&state, kind: type, id: repo, isPrivate: isPrivate, sdk: nil)
@@ -93,7 +98,8 @@ public final class HubStandIn: @unchecked Sendable {
     }
 
     /// Creates the repository if needed, then commits `files` to `main` in one commit, without the HTTP API.
-    /// Files that preupload would send to LFS are stored as LFS objects.
+    /// Files that preupload would send to LFS are stored as LFS objects. Traps when `repo` is not
+    /// `namespace/name` or a path is not a valid repository path, which are mistakes in the calling test.
     public func seed(repo: String, type: RepoKind, files: [String: Data], message: String) {
         self.state.withLock { state in
             let key = self.createRepository(&state, kind: type, id: repo, isPrivate: false, sdk: nil)

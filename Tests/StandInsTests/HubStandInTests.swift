@@ -233,6 +233,67 @@ import Testing
         #expect(byPath["same.txt"]?["shouldIgnore"] as? Bool == false)
     }
 
+    @Test func preuploadMatchesAttributePatterns() throws {
+        let hub = try startedHub()
+        defer { hub.stop() }
+        hub.createRepo(repo: "demo/model", type: .model)
+        let paths = [
+            "saved_model/v1/variables/data": "lfs",
+            "runs/events.out.tfevents.123": "lfs",
+            "archive.tar.gz": "lfs",
+            "notes.txt": "regular",
+            "My Docs/report.md": "lfs",
+        ]
+        let files = paths.keys.map { #"{"path": "\#($0)", "size": 10, "sample": ""}"# }.joined(separator: ", ")
+        let body = #"{"files": [\#(files)], "gitAttributes": "My[[:space:]]Docs/*.md filter=lfs -text\n"}"#
+
+        let url = hub.baseURL + "/api/models/demo/model/preupload/main"
+        let response = try curl("POST", url, token: "good", json: body)
+        let answers = try #require(response.jsonObject?["files"] as? [[String: Any]])
+
+        #expect(answers.count == paths.count)
+        for answer in answers {
+            let path = answer["path"] as? String ?? ""
+            #expect(answer["uploadMode"] as? String == paths[path], "upload mode of \(path)")
+        }
+    }
+
+    @Test func treeAndPathsInfoListEntries() throws {
+        let hub = try startedHub()
+        defer { hub.stop() }
+        let files = [
+            "a.txt": Data("a".utf8),
+            "dir/b.txt": Data("b".utf8),
+            "dir/sub/c.txt": Data("c".utf8),
+            "dir/w.bin": Data([1, 2]),
+        ]
+        hub.seed(repo: "demo/data", type: .dataset, files: files, message: "add files")
+        let base = hub.baseURL + "/api/datasets/demo/data"
+
+        let oneLevel = try curl("GET", base + "/tree/main/dir")
+        let encoded = try curl("GET", base + "/tree/main/dir%2Fsub?recursive=true")
+        let info = try curl(
+            "POST",
+            base + "/paths-info/main",
+            headers: ["Content-Type: application/x-www-form-urlencoded"],
+            body: Data("paths=dir%2Fw.bin&paths=dir&paths=absent.txt&expand=false".utf8)
+        )
+        let missing = try curl("GET", base + "/tree/main/absent")
+
+        let levelPaths = (oneLevel.json as? [[String: Any]])?.compactMap { $0["path"] as? String }
+        #expect(levelPaths == ["dir/b.txt", "dir/sub", "dir/w.bin"])
+        let encodedPaths = (encoded.json as? [[String: Any]])?.compactMap { $0["path"] as? String }
+        #expect(encodedPaths == ["dir/sub/c.txt"])
+        let entries = try #require(info.json as? [[String: Any]])
+        #expect(entries.count == 2)
+        #expect(entries.first?["type"] as? String == "file")
+        let lfs = entries.first?["lfs"] as? [String: Any]
+        #expect(lfs?["oid"] as? String == Digest.sha256(Data([1, 2])).hexString)
+        #expect(entries.last?["type"] as? String == "directory")
+        #expect(missing.status == 404)
+        #expect(missing.header("X-Error-Code") == "EntryNotFound")
+    }
+
     @Test func objectIdsMatchGit() throws {
         let git = try #require(findExecutable("git"), "git is needed to compute the expected ids")
         let hub = try startedHub()
