@@ -27,6 +27,9 @@ public final class HubStandIn: @unchecked Sendable {
 
     /// Starts the Hub server and the storage server, each on a free port.
     public func start() throws {
+        guard self.servers.current.hub == nil else {
+            throw StandInError.setup("HubStandIn.start() was called twice: call stop() first")
+        }
         let storage = LoopbackHTTPServer { [weak self] request in
             self?.handleStorage(request) ?? HTTPResponse.text(503, "stand-in stopped")
         }
