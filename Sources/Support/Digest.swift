@@ -1,13 +1,29 @@
 import CCrypto
 import Foundation
 
-/// SHA-256 and HMAC-SHA256 through OpenSSL's libcrypto.
+/// SHA-256, SHA-1 and HMAC-SHA256 through OpenSSL's libcrypto.
 public enum Digest {
     /// Returns the SHA-256 digest of `data`.
     public static func sha256(_ data: some DataProtocol) -> [UInt8] {
         var hasher = SHA256Hasher()
         hasher.update(data)
         return hasher.finalize()
+    }
+
+    /// Returns the SHA-1 digest of `data`. Git names its objects by SHA-1, so this is for object ids, not security.
+    public static func sha1(_ data: some DataProtocol) -> [UInt8] {
+        let context = EVP_MD_CTX_new()
+        defer { EVP_MD_CTX_free(context) }
+        EVP_DigestInit_ex(context, EVP_sha1(), nil)
+        for region in data.regions {
+            region.withUnsafeBytes { buffer in
+                _ = EVP_DigestUpdate(context, buffer.baseAddress, buffer.count)
+            }
+        }
+        var output = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        EVP_DigestFinal_ex(context, &output, &length)
+        return Array(output.prefix(Int(length)))
     }
 
     /// Returns the HMAC-SHA256 of `message` keyed with `key`.
