@@ -1,6 +1,7 @@
 @testable import Agent
 import Config
 import Foundation
+import Support
 import Testing
 
 private func makeJob(
@@ -31,18 +32,7 @@ private func makeJob(
 }
 
 private func runProcess(_ arguments: [String], environment: [String: String]? = nil, directory: String? = nil) throws -> (Int32, String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let output = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    try Subprocess.run(arguments, environment: environment, directory: directory)
 }
 
 private let hostileValues = [
@@ -58,7 +48,7 @@ private let hostileValues = [
     let script = StartupScriptTemplate.render(job: makeJob(), runId: "r1", hubEndpoint: "https://huggingface.co", hubToken: "hf_x")
     let path = NSTemporaryDirectory() + "nightshift-script-\(UUID().uuidString).sh"
     try script.write(toFile: path, atomically: true, encoding: .utf8)
-    let (status, output) = try runProcess(["bash", "-n", path])
+    let (status, output) = try runProcess(["/bin/bash", "-n", path])
     #expect(status == 0, "bash -n: \(output)")
 }
 
@@ -68,7 +58,7 @@ func hostileValuesPassSyntaxCheck(value: String) throws {
     let script = StartupScriptTemplate.render(job: job, runId: "r1", hubEndpoint: value, hubToken: value)
     let path = NSTemporaryDirectory() + "nightshift-script-\(UUID().uuidString).sh"
     try script.write(toFile: path, atomically: true, encoding: .utf8)
-    let (status, output) = try runProcess(["bash", "-n", path])
+    let (status, output) = try runProcess(["/bin/bash", "-n", path])
     #expect(status == 0, "bash -n: \(output)")
 }
 
@@ -94,7 +84,7 @@ private func executeScript(_ script: String) throws -> String {
     }
     try script.write(toFile: root + "/script.sh", atomically: true, encoding: .utf8)
     let environment = ["PATH": "\(bin):/usr/bin:/bin", "HOME": root, "NIGHTSHIFT_POWEROFF": "\(bin)/poweroff"]
-    let (status, output) = try runProcess(["bash", root + "/script.sh"], environment: environment, directory: root)
+    let (status, output) = try runProcess(["/bin/bash", root + "/script.sh"], environment: environment, directory: root)
     #expect(status == 0, "script output: \(output)")
     return root
 }
