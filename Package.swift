@@ -47,9 +47,10 @@ let package = Package(
             dependencies: ["CSQLite", "Config", "Schedules", "Paperspace", "Hub", "Notifiers", "Support", "HTTP"]
         ),
         .target(name: "StandIns", dependencies: ["Support", "CZlib"]),
+        .target(name: "Demo", dependencies: ["StandIns", "Support"]),
         .executableTarget(
             name: "nightshift",
-            dependencies: ["Agent", "Config", "Schedules", "StandIns", "Support", "Notifiers", "Paperspace", "Hub"]
+            dependencies: ["Agent", "Config", "Demo", "Schedules", "StandIns", "Support", "Notifiers", "Paperspace", "Hub"]
         ),
 
         // Tests.
@@ -63,7 +64,7 @@ let package = Package(
         .testTarget(name: "StandInsTests", dependencies: ["StandIns", "Support"]),
         .testTarget(
             name: "AgentTests",
-            dependencies: ["Agent", "StandIns", "Config", "Paperspace", "Hub", "Notifiers", "Support"]
+            dependencies: ["Agent", "Demo", "StandIns", "Config", "Paperspace", "Hub", "Notifiers", "Schedules", "Support"]
         ),
     ]
 )

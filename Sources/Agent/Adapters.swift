@@ -1,0 +1,196 @@
+import Config
+import Foundation
+import HTTP
+import Hub
+import Notifiers
+import Paperspace
+import Support
+
+/// `MachineService` on the Paperspace v1 client.
+public struct PaperspaceMachineService: MachineService {
+    let client: PaperspaceClient
+
+    public init(client: PaperspaceClient) {
+        self.client = client
+    }
+
+    public func createStartupScript(name: String, script: String) throws -> String {
+        // A script left by an earlier attempt of the same run is reused: its name is unique to the run.
+        if let existing = try self.client.listStartupScripts(name: name).first(where: { $0.name == name }) {
+            return existing.id
+        }
+        return try self.client.createStartupScript(name: name, script: script, runOnce: true).id
+    }
+
+    public func findStartupScripts(named name: String) throws -> [String] {
+        try self.client.listStartupScripts(name: name).filter { $0.name == name }.map(\.id)
+    }
+
+    public func deleteStartupScript(id: String) throws {
+        try self.client.deleteStartupScript(id: id)
+    }
+
+    public func ensureMachine(name: String, spec: MachineSpec, startupScriptId: String, autoShutdownHours: Int) throws -> String {
+        let request = MachineCreateRequest(
+            name: name,
+            machineType: spec.type,
+            templateId: spec.template,
+            diskSize: spec.diskSize,
+            region: spec.region,
+            startupScriptId: startupScriptId.isEmpty ? nil : startupScriptId,
+            autoShutdownTimeoutHours: min(autoShutdownHours, MachineCreateRequest.maxAutoShutdownHours)
+        )
+        return try self.client.ensureMachine(request).machine.id
+    }
+
+    public func findMachines(named name: String) throws -> [String] {
+        try self.client.listMachines(name: name).filter { $0.name == name }.map(\.id)
+    }
+
+    public func machineState(id: String) throws -> String? {
+        try self.client.getMachine(id: id)?.state.apiValue
+    }
+
+    public func stopMachine(id: String) throws {
+        do {
+            try self.client.stopMachine(id: id)
+        } catch let error as PaperspaceError {
+            // A machine that no longer exists needs no stop; the next poll sees it gone.
+            if case .notFound = error { return }
+            throw error
+        }
+    }
+
+    public func deleteMachine(id: String) throws {
+        try self.client.deleteMachine(id: id)
+    }
+}
+
+/// `ResultStore` on the Hub client: reads the status record the startup script wrote and checks the outputs.
+public struct HubResultStore: ResultStore {
+    let client: HubClient
+
+    public init(client: HubClient) {
+        self.client = client
+    }
+
+    public func checkResults(runId: String, job: TrainingJob) throws -> RunResults {
+        let statusPath = StartupScriptTemplate.statusPath(runId: runId)
+        guard let data = try self.client.downloadFile(repo: job.modelRepo, type: .model, path: statusPath) else {
+            return RunResults(
+                succeeded: false,
+                reason: "the machine powered off without writing \(statusPath) to \(job.modelRepo); "
+                    + "its log is /var/log/startup-script-output.log on the machine",
+                commitURL: nil
+            )
+        }
+        guard let status = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let exitCode = status["exit_code"] as? Int
+        else {
+            return RunResults(succeeded: false, reason: "the status record \(statusPath) is not valid JSON", commitURL: nil)
+        }
+        let head = try self.client.headCommit(repo: job.modelRepo, type: .model)
+        let commitURL = self.client.commitURL(repo: job.modelRepo, type: .model, commit: head)
+        if exitCode != 0 {
+            let step = (status["failed_step"] as? String).flatMap { $0.isEmpty ? nil : $0 } ?? "unknown"
+            return RunResults(succeeded: false, reason: "step \(step) exited with status \(exitCode)", commitURL: commitURL)
+        }
+        let paths = try self.client.listFiles(repo: job.modelRepo, type: .model).filter { $0.type == .file }.map(\.path)
+        for output in job.outputs {
+            let trimmed = output.hasSuffix("/") ? String(output.dropLast()) : output
+            let present = paths.contains { $0 == trimmed || $0.hasPrefix(trimmed + "/") }
+            if !present {
+                return RunResults(succeeded: false, reason: "output \(output) is missing from \(job.modelRepo)", commitURL: commitURL)
+            }
+        }
+        return RunResults(succeeded: true, reason: nil, commitURL: commitURL)
+    }
+}
+
+/// `RunEventSink` that turns run events into notifications for the job's notifiers.
+public struct NotifierEventSink: RunEventSink {
+    let dispatcher: NotificationDispatcher
+
+    public init(dispatcher: NotificationDispatcher) {
+        self.dispatcher = dispatcher
+    }
+
+    public func publish(_ kind: RunEventKind, record: RunRecord, job: TrainingJob) {
+        let end = record.finishedAt ?? Date()
+        let duration = end.timeIntervalSince(record.startedAt)
+        let cost = job.machine.hourlyRate.map { $0 * duration / 3600 }
+        var reason = record.outcome?.reason
+        if kind == .teardownFailed {
+            reason = "teardown of machine \(record.machineId ?? record.machineName) did not finish; "
+                + "check the Paperspace console and delete it by hand"
+        }
+        let notification = RunNotification(
+            kind: kind,
+            job: job.name,
+            runId: record.runId,
+            occurredAt: end,
+            machineId: record.machineId,
+            machineType: job.machine.type,
+            durationSeconds: kind == .started ? nil : duration,
+            estimatedCostUSD: kind == .started ? nil : cost,
+            failedState: record.outcome?.failedState?.rawValue,
+            reason: kind == .succeeded ? nil : reason,
+            modelCommitURL: record.modelCommitURL
+        )
+        self.dispatcher.send(notification, to: job.notify.isEmpty ? nil : job.notify)
+    }
+}
+
+/// The clients and services built from one configuration.
+public struct Runtime: Sendable {
+    public let configuration: Configuration
+    public let machines: MachineService
+    public let results: ResultStore
+    public let dispatcher: NotificationDispatcher
+    public let events: RunEventSink
+    public let journal: Journal
+
+    /// Builds the runtime; throws when the state directory or journal cannot be opened or a notifier is invalid.
+    public static func make(configuration: Configuration, logger: Logger) throws -> Runtime {
+        try FileManager.default.createDirectory(atPath: configuration.stateDirectory, withIntermediateDirectories: true)
+        let journal = try Journal(path: configuration.stateDirectory + "/journal.sqlite")
+        let http = HTTPClient(logger: logger.with(["component": "http"]))
+        let paperspace = PaperspaceClient(
+            endpoint: configuration.paperspace.endpoint,
+            apiKey: configuration.paperspace.apiKey?.value ?? "",
+            http: http,
+            logger: logger.with(["component": "paperspace"])
+        )
+        let hub = HubClient(
+            endpoint: configuration.hub.endpoint,
+            token: configuration.hub.token?.value,
+            http: http,
+            logger: logger.with(["component": "hub"])
+        )
+        var notifiers: [(notifier: any Notifier, events: Set<RunEventKind>)] = []
+        for settings in configuration.notifiers {
+            let notifierHTTP = HTTPClient(totalTimeout: settings.timeout, logger: logger.with(["component": "notifier"]))
+            switch settings.kind {
+            case .slack:
+                notifiers.append((SlackNotifier(name: settings.name, url: settings.url.value, http: notifierHTTP), settings.events))
+            case .webhook:
+                let notifier = try WebhookNotifier(
+                    name: settings.name,
+                    url: settings.url.value,
+                    secret: settings.signingSecret?.value,
+                    http: notifierHTTP
+                )
+                notifiers.append((notifier, settings.events))
+            }
+        }
+        let dispatcher = NotificationDispatcher(notifiers: notifiers, logger: logger.with(["component": "notify"]))
+        return Runtime(
+            configuration: configuration,
+            machines: PaperspaceMachineService(client: paperspace),
+            results: HubResultStore(client: hub),
+            dispatcher: dispatcher,
+            events: NotifierEventSink(dispatcher: dispatcher),
+            journal: journal
+        )
+    }
+}

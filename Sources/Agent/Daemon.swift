@@ -1,0 +1,212 @@
+import Config
+import Foundation
+import Schedules
+import Support
+
+/// The nightshift daemon: recovers runs from the journal, sleeps until the next fire time, and starts training
+/// runs on their own threads, at most one active run per job.
+///
+/// `stop` is raised by SIGINT or SIGTERM. The daemon then stops scheduling, cancels every active run (which
+/// starts its teardown), waits until every teardown has finished, flushes notifications, and returns.
+public final class Daemon: @unchecked Sendable {
+    public let runtime: Runtime
+    let logger: Logger
+    let stop: Signal
+    /// Raised to wake the scheduler early, for example when a run finishes.
+    let wake = Signal()
+    private let active = Protected<[String: Thread]>([:])
+    private let finished = NSCondition()
+    private var runningCount = 0
+    let onTransition: @Sendable (RunRecord, LifecycleState, LifecycleState, String) -> Void
+    /// Makes run ids; replaced in tests.
+    let makeRunId: @Sendable (Date) -> String
+
+    public init(
+        runtime: Runtime,
+        logger: Logger,
+        stop: Signal,
+        makeRunId: @escaping @Sendable (Date) -> String = Daemon.defaultRunId,
+        onTransition: @escaping @Sendable (RunRecord, LifecycleState, LifecycleState, String) -> Void = { _, _, _, _ in }
+    ) {
+        self.runtime = runtime
+        self.logger = logger
+        self.stop = stop
+        self.makeRunId = makeRunId
+        self.onTransition = onTransition
+    }
+
+    /// Returns a run id such as `20271204-030000-3fa2`: the UTC start time and four random hex digits.
+    public static func defaultRunId(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        return formatter.string(from: date) + "-" + Digest.randomBytes(2).hexString
+    }
+
+    /// Resumes or tears down every run the journal shows in flight; returns how many it started.
+    @discardableResult
+    public func recover() throws -> Int {
+        let inFlight = try self.runtime.journal.activeRuns()
+        for record in inFlight {
+            let job = self.runtime.configuration.job(named: record.job) ?? Daemon.placeholderJob(for: record)
+            self.logger.notice(
+                "Recovering run from journal",
+                metadata: ["run.id": record.runId, "job": record.job, "state": record.state.rawValue]
+            )
+            self.launch(job: job, record: record, resume: true)
+        }
+        return inFlight.count
+    }
+
+    /// Starts one run of `job` now on a background thread; returns nil when the job already has an active run.
+    @discardableResult
+    public func startRun(of job: TrainingJob, at now: Date = Date()) -> RunRecord? {
+        if self.isActive(job.name) {
+            self.logger.warning("Run skipped because the previous run is still active", metadata: ["job": job.name])
+            return nil
+        }
+        let runId = self.makeRunId(now)
+        let record = RunRecord(
+            runId: runId,
+            job: job.name,
+            machineName: "\(self.runtime.configuration.paperspace.namePrefix)-\(job.name)-\(runId)",
+            machineType: job.machine.type,
+            startedAt: now,
+            maxDuration: job.maxDuration
+        )
+        do {
+            try self.runtime.journal.save(record, transitions: [])
+        } catch {
+            // Without a journal entry a crash could leak the machine, so the run does not start.
+            self.logger.error("Run not started because the journal write failed", metadata: ["job": job.name, "error": "\(error)"])
+            return nil
+        }
+        self.launch(job: job, record: record, resume: false)
+        return record
+    }
+
+    public func isActive(_ job: String) -> Bool {
+        self.active.withLock { $0[job] != nil }
+    }
+
+    /// Waits until no run is active, or `timeout` seconds have passed; returns true when none is.
+    @discardableResult
+    public func waitForRuns(timeout: Double = .infinity) -> Bool {
+        let deadline = timeout.isFinite ? Date(timeIntervalSinceNow: timeout) : Date.distantFuture
+        self.finished.lock()
+        defer { self.finished.unlock() }
+        while self.runningCount > 0 {
+            if !self.finished.wait(until: deadline) { return self.runningCount == 0 }
+        }
+        return true
+    }
+
+    private func launch(job: TrainingJob, record: RunRecord, resume: Bool) {
+        self.finished.lock()
+        self.runningCount += 1
+        self.finished.unlock()
+        let configuration = self.runtime.configuration
+        let token = configuration.hub.token?.value ?? ""
+        let supervisor = RunSupervisor(
+            job: job,
+            machines: self.runtime.machines,
+            results: self.runtime.results,
+            journal: self.runtime.journal,
+            events: self.runtime.events,
+            logger: self.logger,
+            cancel: self.stop,
+            scriptText: {
+                StartupScriptTemplate.render(
+                    job: job,
+                    runId: record.runId,
+                    hubEndpoint: configuration.hub.endpoint,
+                    hubToken: token
+                )
+            },
+            onTransition: self.onTransition
+        )
+        let thread = Thread { [self] in
+            let final = resume ? supervisor.resume(record) : supervisor.run(record)
+            self.logger.notice(
+                "Run finished",
+                metadata: ["run.id": final.runId, "job": final.job, "state": final.state.rawValue]
+            )
+            self.active.withLock { $0[job.name] = nil }
+            self.finished.lock()
+            self.runningCount -= 1
+            self.finished.broadcast()
+            self.finished.unlock()
+            self.wake.raise()
+        }
+        thread.name = "run-\(record.runId)"
+        self.active.withLock { $0[job.name] = thread }
+        thread.start()
+    }
+
+    /// Runs the scheduler until `stop` is raised, then waits for every active run's teardown.
+    ///
+    /// It sleeps until the earliest next fire time, at most `maxSleep` seconds at a time so that a wall-clock
+    /// jump is noticed; it does not poll in between.
+    public func runScheduler(maxSleep: Double = 300) {
+        let jobs = self.runtime.configuration.jobs
+        var schedules: [(job: TrainingJob, schedule: CronSchedule, zone: TimeZone)] = []
+        for job in jobs {
+            guard let schedule = try? CronSchedule(parsing: job.schedule), let zone = TimeZone(identifier: job.timeZone) else {
+                self.logger.error("Job has an invalid schedule and will not run", metadata: ["job": job.name, "schedule": job.schedule])
+                continue
+            }
+            schedules.append((job, schedule, zone))
+        }
+        var nextFire: [String: Date] = [:]
+        let start = Date()
+        for entry in schedules {
+            nextFire[entry.job.name] = entry.schedule.nextFire(after: start, in: entry.zone)
+            self.logger.info(
+                "Job scheduled",
+                metadata: ["job": entry.job.name, "next_fire": nextFire[entry.job.name].map(Daemon.iso) ?? "never"]
+            )
+        }
+        self.logger.notice("Scheduler started", metadata: ["jobs": "\(schedules.count)"])
+
+        while !self.stop.isRaised {
+            let now = Date()
+            for entry in schedules {
+                guard let due = nextFire[entry.job.name], due <= now else { continue }
+                self.logger.notice("Schedule fired", metadata: ["job": entry.job.name, "fire_time": Daemon.iso(due)])
+                self.startRun(of: entry.job, at: now)
+                nextFire[entry.job.name] = entry.schedule.nextFire(after: max(due, now), in: entry.zone)
+            }
+            let earliest = nextFire.values.min() ?? Date.distantFuture
+            let sleep = min(maxSleep, max(0, earliest.timeIntervalSinceNow))
+            if self.stop.wait(seconds: sleep) { break }
+        }
+
+        self.logger.notice("Scheduler stopping; waiting for active runs to finish teardown")
+        self.waitForRuns()
+        if !self.runtime.dispatcher.flush(timeout: 30) {
+            self.logger.warning("Some notifications were still undelivered at exit")
+        }
+        self.logger.notice("Scheduler stopped")
+    }
+
+    static func iso(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        return formatter.string(from: date)
+    }
+
+    /// A job definition for a recovered run whose job is no longer in the config: enough to tear it down.
+    static func placeholderJob(for record: RunRecord) -> TrainingJob {
+        TrainingJob(
+            name: record.job,
+            schedule: "@yearly",
+            machine: MachineSpec(type: record.machineType, template: "", region: ""),
+            repositoryURL: "",
+            datasetRepo: "",
+            trainCommand: "",
+            modelRepo: "",
+            outputs: [],
+            maxDuration: 1
+        )
+    }
+}
