@@ -1,0 +1,157 @@
+import Agent
+import Config
+import Foundation
+import Schedules
+import Support
+
+/// The implementations of the `nightshift` commands. Each returns the process exit code.
+enum Commands {
+    /// Loads the config, printing every diagnostic to stderr; returns nil when it has errors.
+    static func loadConfiguration(_ path: String, environment: [String: String] = ProcessInfo.processInfo.environment)
+        -> Configuration?
+    {
+        do {
+            let configuration = try ConfigLoader.load(path: path, environment: environment, scheduleValidator: CronSchedule.validate)
+            if !configuration.warnings.isEmpty {
+                printError(ConfigLoader.format(configuration.warnings))
+            }
+            return configuration
+        } catch {
+            printError(ConfigLoader.format(error.diagnostics))
+            return nil
+        }
+    }
+
+    static func makeLogger(_ configuration: Configuration?, level: Logger.Level? = nil) -> Logger {
+        Logger(label: "nightshift", logLevel: level ?? configuration?.logLevel ?? .info)
+    }
+
+    static func validate(_ arguments: ParsedArguments) -> Int32 {
+        guard let configuration = self.loadConfiguration(arguments.configPath) else { return ExitCode.dataError.rawValue }
+        print("\(arguments.configPath): valid, \(configuration.jobs.count) job(s), \(configuration.notifiers.count) notifier(s)")
+        return ExitCode.success.rawValue
+    }
+
+    static func next(_ arguments: ParsedArguments) -> Int32 {
+        guard let configuration = self.loadConfiguration(arguments.configPath) else { return ExitCode.dataError.rawValue }
+        var jobs = configuration.jobs
+        if let name = arguments.positional.first {
+            guard let job = configuration.job(named: name) else {
+                printError("nightshift: no job named \(name) in \(arguments.configPath); jobs are \(jobs.map(\.name).joined(separator: ", "))")
+                return ExitCode.usage.rawValue
+            }
+            jobs = [job]
+        }
+        let now = Date()
+        for (index, job) in jobs.enumerated() {
+            guard let schedule = try? CronSchedule(parsing: job.schedule), let zone = TimeZone(identifier: job.timeZone) else {
+                continue
+            }
+            if index > 0 { print("") }
+            print("\(job.name): \"\(job.schedule)\" in \(job.timeZone)")
+            let times = schedule.fireTimes(after: now, in: zone, count: arguments.count)
+            if times.isEmpty { print("  never fires") }
+            for time in times {
+                print("  \(formatLocal(time, zone))  \(formatUTC(time))")
+            }
+        }
+        return ExitCode.success.rawValue
+    }
+
+    static func run(_ arguments: ParsedArguments) -> Int32 {
+        guard let configuration = self.loadConfiguration(arguments.configPath) else { return ExitCode.dataError.rawValue }
+        let logger = self.makeLogger(configuration)
+        let stop = Signal()
+        SignalWatcher.install(stop: stop, logger: logger)
+        logger.notice(
+            "nightshift starting",
+            metadata: ["version": NightshiftVersion.current, "config": arguments.configPath, "pid": "\(getpid())"]
+        )
+        let runtime: Runtime
+        do {
+            runtime = try Runtime.make(configuration: configuration, logger: logger)
+        } catch {
+            logger.critical("Cannot open the state directory or journal", metadata: ["error": "\(error)"])
+            return ExitCode.cannotCreate.rawValue
+        }
+        let daemon = Daemon(runtime: runtime, logger: logger, stop: stop)
+        do {
+            let recovered = try daemon.recover()
+            logger.notice("Journal recovery finished", metadata: ["runs": "\(recovered)"])
+        } catch {
+            logger.critical("Cannot read the journal", metadata: ["error": "\(error)"])
+            return ExitCode.software.rawValue
+        }
+        daemon.runScheduler()
+        logger.notice("nightshift stopped")
+        return ExitCode.success.rawValue
+    }
+
+    static func start(_ arguments: ParsedArguments) -> Int32 {
+        guard let configuration = self.loadConfiguration(arguments.configPath) else { return ExitCode.dataError.rawValue }
+        let name = arguments.positional[0]
+        guard let job = configuration.job(named: name) else {
+            printError("nightshift: no job named \(name) in \(arguments.configPath); jobs are \(configuration.jobs.map(\.name).joined(separator: ", "))")
+            return ExitCode.usage.rawValue
+        }
+        let logger = self.makeLogger(configuration, level: .warning)
+        let stop = Signal()
+        SignalWatcher.install(stop: stop, logger: logger)
+        let runtime: Runtime
+        do {
+            runtime = try Runtime.make(configuration: configuration, logger: logger)
+        } catch {
+            printError("nightshift: cannot open the state directory \(configuration.stateDirectory): \(error)")
+            return ExitCode.cannotCreate.rawValue
+        }
+        let daemon = Daemon(runtime: runtime, logger: logger, stop: stop, onTransition: StatePrinter.print)
+        guard let record = daemon.startRun(of: job) else {
+            printError("nightshift: job \(name) already has an active run")
+            return ExitCode.temporaryFailure.rawValue
+        }
+        print("run \(record.runId) of \(name) started; machine name \(record.machineName)")
+        daemon.waitForRuns()
+        _ = runtime.dispatcher.flush(timeout: 30)
+        let final = (try? runtime.journal.run(id: record.runId)) ?? record
+        return self.exitCode(for: final)
+    }
+
+    static func exitCode(for record: RunRecord) -> Int32 {
+        switch record.state {
+        case .succeeded: return ExitCode.success.rawValue
+        case .needsAttention: return ExitCode.unavailable.rawValue
+        default: return ExitCode.failure.rawValue
+        }
+    }
+}
+
+/// Prints state changes for `start` and `demo`: time, new state and reason, one line each.
+enum StatePrinter {
+    static let print: @Sendable (RunRecord, LifecycleState, LifecycleState, String) -> Void = { record, _, to, reason in
+        let formatter = DateFormatter()
+        formatter.dateFormat = "HH:mm:ss"
+        let machine = record.machineId.map { " machine=\($0)" } ?? ""
+        let line = "\(formatter.string(from: Date()))  \(to.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0))\(reason)\(machine)\n"
+        FileHandle.standardOutput.write(Data(line.utf8))
+    }
+}
+
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// `2027-03-14 03:00 EDT (-04:00)`: the local time, the zone's abbreviation and its UTC offset.
+func formatLocal(_ date: Date, _ zone: TimeZone) -> String {
+    let formatter = DateFormatter()
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    formatter.timeZone = zone
+    formatter.dateFormat = "yyyy-MM-dd HH:mm zzz '('xxx')'"
+    return formatter.string(from: date)
+}
+
+/// `2027-03-14T07:00:00Z`.
+func formatUTC(_ date: Date) -> String {
+    let formatter = ISO8601DateFormatter()
+    formatter.timeZone = TimeZone(identifier: "UTC")
+    return formatter.string(from: date)
+}

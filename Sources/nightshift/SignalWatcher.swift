@@ -1,0 +1,60 @@
+import Foundation
+import Support
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The write end of the self-pipe; the signal handler may only make async-signal-safe calls, so it writes the
+/// signal number here and a normal thread does the rest.
+nonisolated(unsafe) private var signalPipeWriteEnd: Int32 = -1
+
+private let handleSignal: @convention(c) (Int32) -> Void = { signal in
+    var byte = UInt8(truncatingIfNeeded: signal)
+    _ = write(signalPipeWriteEnd, &byte, 1)
+}
+
+/// Turns SIGINT and SIGTERM into a raised `Signal` and logs every signal that arrives.
+enum SignalWatcher {
+    static func install(stop: Signal, logger: Logger) {
+        var descriptors: [Int32] = [0, 0]
+        guard pipe(&descriptors) == 0 else {
+            logger.error("Signal handling is unavailable because pipe failed", metadata: ["errno": "\(errno)"])
+            return
+        }
+        signalPipeWriteEnd = descriptors[1]
+        for number in [SIGINT, SIGTERM, SIGHUP] {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = handleSignal
+            sigemptyset(&action.sa_mask)
+            action.sa_flags = SA_RESTART
+            sigaction(number, &action, nil)
+        }
+        signal(SIGPIPE, SIG_IGN)
+        let readEnd = descriptors[0]
+        let thread = Thread {
+            var received = 0
+            while true {
+                var byte: UInt8 = 0
+                let count = read(readEnd, &byte, 1)
+                if count < 0 && errno == EINTR { continue }
+                guard count == 1 else { return }
+                let name = byte == UInt8(SIGINT) ? "SIGINT" : byte == UInt8(SIGTERM) ? "SIGTERM" : "SIGHUP"
+                if Int32(byte) == SIGHUP {
+                    // NOTE: reloading the config on SIGHUP is not built yet; the signal is logged and ignored.
+                    logger.warning("SIGHUP received; config reload is not supported yet, ignoring", metadata: ["signal": name])
+                    continue
+                }
+                received += 1
+                if received == 1 {
+                    logger.notice("Shutdown requested; tearing down active runs before exit", metadata: ["signal": name])
+                } else {
+                    logger.warning("Shutdown already in progress; waiting for teardown to finish", metadata: ["signal": name])
+                }
+                stop.raise()
+            }
+        }
+        thread.name = "signals"
+        thread.start()
+    }
+}
