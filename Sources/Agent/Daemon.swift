@@ -93,11 +93,16 @@ public final class Daemon: @unchecked Sendable {
     /// Waits until no run is active, or `timeout` seconds have passed; returns true when none is.
     @discardableResult
     public func waitForRuns(timeout: Double = .infinity) -> Bool {
-        let deadline = timeout.isFinite ? Date(timeIntervalSinceNow: timeout) : Date.distantFuture
+        // NSCondition.wait(until:) traps on dates as far away as `distantFuture`, so an unlimited wait uses wait().
+        let deadline = timeout.isFinite ? Date(timeIntervalSinceNow: timeout) : nil
         self.finished.lock()
         defer { self.finished.unlock() }
         while self.runningCount > 0 {
-            if !self.finished.wait(until: deadline) { return self.runningCount == 0 }
+            if let deadline {
+                if !self.finished.wait(until: deadline) { return self.runningCount == 0 }
+            } else {
+                self.finished.wait()
+            }
         }
         return true
     }

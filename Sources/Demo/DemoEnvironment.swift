@@ -147,21 +147,24 @@ public final class DemoEnvironment: @unchecked Sendable {
         "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
 
-    /// Returns the directory of the Python interpreter on PATH, where pip puts the `hf` command.
+    /// Returns the directories of the Python interpreter on PATH and of the scripts pip installs for it, where
+    /// the `hf` command is, joined for PATH.
     ///
     /// Wrapper scripts such as pyenv shims need their own environment, which the stand-in machine's clean
-    /// environment lacks, so the machine gets the interpreter's real directory instead.
+    /// environment lacks, so the machine gets the real directories instead.
     static func pythonBinDirectory() throws -> String {
-        let (status, output) = try Subprocess.run(["python3", "-c", "import sys, os; print(os.path.dirname(os.path.realpath(sys.executable)))"])
+        let program = "import os, sys, sysconfig; print(os.path.dirname(os.path.realpath(sys.executable)) + ':' + sysconfig.get_path('scripts'))"
+        let (status, output) = try Subprocess.run(["python3", "-c", program])
         guard status == 0 else {
             throw DemoError.toolMissing("python3 is required for the demo: install the Debian package python3")
         }
-        let directory = output.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard FileManager.default.isExecutableFile(atPath: directory + "/hf") else {
+        let directories = output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let hasHubCLI = directories.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/hf") }
+        guard hasHubCLI else {
             throw DemoError.toolMissing(
-                "the hf command is missing next to \(directory)/python3: run `python3 -m pip install huggingface_hub`"
+                "the hf command is missing from \(directories): run `python3 -m pip install huggingface_hub`"
             )
         }
-        return directory
+        return directories
     }
 }

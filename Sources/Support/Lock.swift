@@ -46,7 +46,8 @@ public final class Signal: @unchecked Sendable {
     /// Waits until the flag is raised or `seconds` have passed. Returns true if the flag was raised.
     @discardableResult
     public func wait(seconds: Double) -> Bool {
-        let deadline = Date(timeIntervalSinceNow: max(0, seconds))
+        // NSCondition.wait(until:) traps on very distant dates, so waits are capped at one year.
+        let deadline = Date(timeIntervalSinceNow: min(max(0, seconds), 365 * 86400))
         self.condition.lock()
         defer { self.condition.unlock() }
         while !self.raised {

@@ -1,0 +1,63 @@
+# nightshift: build, demo and test. `make demo` and `make test` install what is missing first.
+
+SWIFT ?= swift
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
+UNITDIR ?= /etc/systemd/system
+
+# Debian packages the build and the tests need: the C libraries behind the system library targets, git for
+# the training repository and curl for the stand-in tests.
+DEB_PACKAGES := libcurl4-openssl-dev libyaml-dev zlib1g-dev libsqlite3-dev libssl-dev git curl
+# Installed only when no python3 is on PATH; a Python from elsewhere (pyenv, say) is used as it is.
+DEB_PYTHON := python3 python3-pip
+# The Hub CLI that the stand-in machine runs, as a real Paperspace machine would.
+PYTHON_PACKAGES := huggingface_hub>=1.0
+
+.PHONY: all deps build demo test install clean
+
+all: build
+
+deps:
+	@missing=""; \
+	for package in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' "$$package" 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$package"; \
+	done; \
+	command -v python3 >/dev/null 2>&1 || missing="$$missing $(DEB_PYTHON)"; \
+	if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = 0 ]; then \
+	        echo "Installing Debian packages:$$missing"; \
+	        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	    else \
+	        echo "Missing Debian packages:$$missing"; \
+	        echo "Install them with: sudo apt-get install -y$$missing"; \
+	        exit 1; \
+	    fi; \
+	fi
+	@if ! python3 -c 'import os, sys, sysconfig; dirs = [os.path.dirname(os.path.realpath(sys.executable)), sysconfig.get_path("scripts")]; sys.exit(0 if any(os.path.exists(os.path.join(d, "hf")) for d in dirs) else 1)'; then \
+	    echo "Installing the Hugging Face CLI with pip: $(PYTHON_PACKAGES)"; \
+	    python3 -m pip install --quiet --disable-pip-version-check "$(PYTHON_PACKAGES)" || \
+	        python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$(PYTHON_PACKAGES)"; \
+	fi
+	@command -v $(SWIFT) >/dev/null 2>&1 || { echo "Swift 6 is required: install the toolchain and put it on PATH"; exit 1; }
+
+build: deps
+	$(SWIFT) build --build-tests
+
+demo: build
+	.build/debug/nightshift demo
+
+test: build
+	$(SWIFT) test --skip-build
+
+install:
+	$(SWIFT) build -c release
+	install -D -m 0755 .build/release/nightshift $(DESTDIR)$(PREFIX)/bin/nightshift
+	install -D -m 0644 systemd/nightshift.service $(DESTDIR)$(UNITDIR)/nightshift.service
+	@if [ ! -e $(DESTDIR)$(SYSCONFDIR)/nightshift/nightshift.yaml ]; then \
+	    install -D -m 0600 etc/nightshift.yaml $(DESTDIR)$(SYSCONFDIR)/nightshift/nightshift.yaml; \
+	else \
+	    echo "Keeping the existing $(SYSCONFDIR)/nightshift/nightshift.yaml"; \
+	fi
+
+clean:
+	rm -rf .build
