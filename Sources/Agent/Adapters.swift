@@ -55,7 +55,7 @@ public struct PaperspaceMachineService: MachineService {
         do {
             try self.client.stopMachine(id: id)
         } catch let error as PaperspaceError {
-            // A machine that no longer exists needs no stop; the next poll sees it gone.
+            // A machine that no longer exists needs no stop, and the next poll reports it gone.
             if case .notFound = error { return }
             throw error
         }

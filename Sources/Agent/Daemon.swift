@@ -151,8 +151,8 @@ public final class Daemon: @unchecked Sendable {
 
     /// Runs the scheduler until `stop` is raised, then waits for every active run's teardown.
     ///
-    /// It sleeps until the earliest next fire time, at most `maxSleep` seconds at a time so that a wall-clock
-    /// jump is noticed; it does not poll in between.
+    /// It sleeps until the earliest next fire time and does not poll in between. Each sleep lasts at most
+    /// `maxSleep` seconds, so a wall-clock jump is noticed.
     public func runScheduler(maxSleep: Double = 300) {
         let jobs = self.runtime.configuration.jobs
         var schedules: [(job: TrainingJob, schedule: CronSchedule, zone: TimeZone)] = []
@@ -200,7 +200,7 @@ public final class Daemon: @unchecked Sendable {
         return formatter.string(from: date)
     }
 
-    /// A job definition for a recovered run whose job is no longer in the config: enough to tear it down.
+    /// Returns a job definition for a recovered run whose job is no longer in the config, with enough to tear it down.
     static func placeholderJob(for record: RunRecord) -> TrainingJob {
         TrainingJob(
             name: record.job,

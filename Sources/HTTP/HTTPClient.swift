@@ -103,7 +103,7 @@ public struct RetryPolicy: Sendable {
     public var maxAttempts: Int
     /// The delay before the first retry, in seconds; each later delay doubles, with full jitter.
     public var baseDelay: Double
-    /// The longest delay between attempts, in seconds, including one asked for by `Retry-After`.
+    /// The maximum delay between attempts, in seconds, including one requested by `Retry-After`.
     public var maxDelay: Double
     /// Statuses that are retried. Transport errors are always retried while attempts remain.
     public var retryableStatuses: Set<Int>

@@ -5,7 +5,7 @@ import Support
 import Glibc
 #endif
 
-/// The write end of the self-pipe; the signal handler may only make async-signal-safe calls, so it writes the
+/// The write end of the self-pipe. A signal handler may only make async-signal-safe calls, so it writes the
 /// signal number here and a normal thread does the rest.
 nonisolated(unsafe) private var signalPipeWriteEnd: Int32 = -1
 
@@ -47,7 +47,7 @@ enum SignalWatcher {
                 }
                 received += 1
                 if received == 1 {
-                    logger.notice("Shutdown requested; tearing down active runs before exit", metadata: ["signal": name])
+                    logger.warning("Shutdown requested; tearing down active runs before exit", metadata: ["signal": name])
                 } else {
                     logger.warning("Shutdown already in progress; waiting for teardown to finish", metadata: ["signal": name])
                 }
