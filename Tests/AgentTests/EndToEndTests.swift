@@ -99,6 +99,24 @@ struct EndToEndTests {
         #expect(!harness.capture.text.contains(DemoEnvironment.hubToken))
         #expect(!harness.capture.text.contains(DemoEnvironment.apiKey))
         #expect(!harness.capture.text.contains(harness.environment.slack.slackURL()))
+        // The machine was created with Paperspace's auto-shutdown as a backstop: 10 minutes rounds up to 1 hour.
+        let machine = try #require(harness.environment.paperspace.allMachinesEverCreated.first)
+        #expect(machine.autoShutdownEnabled)
+        #expect(machine.autoShutdownTimeout == 1)
+        #expect(machine.poweredOffByScript)
+        #expect(machine.name == "nightshift-gold-demo-\(record.runId)")
+    }
+
+    @Test func secondRunOfActiveJobIsSkipped() throws {
+        let harness = try EndToEndHarness(trainCommand: "sleep 600")
+        let first = try #require(harness.daemon.startRun(of: harness.job))
+        #expect(harness.daemon.isActive(harness.job.name))
+        #expect(harness.daemon.startRun(of: harness.job) == nil)
+        #expect(harness.capture.text.contains("Run skipped because the previous run is still active"))
+        harness.stop.raise()
+        #expect(harness.daemon.waitForRuns(timeout: 60))
+        #expect(try harness.runtime.journal.runs().map(\.runId) == [first.runId])
+        harness.expectNothingLeft()
     }
 
     @Test func trainingFailureFailsRunAndTearsDown() throws {
