@@ -23,12 +23,21 @@ public enum SubprocessError: Error, CustomStringConvertible {
 /// default signal handlers, and optionally their own process group so that everything they start can be signalled
 /// at once.
 public final class Subprocess: @unchecked Sendable {
+    private typealias AddClosefrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later). Swift's Glibc module hides it because
+    /// it needs `_GNU_SOURCE`, so it is looked up at run time.
+    private static let addClosefrom: AddClosefrom? = {
+        dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
+            .map { unsafeBitCast($0, to: AddClosefrom.self) }
+    }()
+
     public let pid: pid_t
     public let executable: String
     private let status = Protected<Int32?>(nil)
 
     /// Starts `arguments[0]`, looked up on `PATH` when it has no slash, with stdout and stderr appended to
-    /// `outputPath` (or inherited when nil) and stdin from /dev/null.
+    /// `outputPath` (or inherited when nil), stdin from /dev/null and no other inherited descriptor.
     public init(
         _ arguments: [String],
         environment: [String: String]? = nil,
@@ -46,6 +55,11 @@ public final class Subprocess: @unchecked Sendable {
         if let outputPath {
             posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        }
+        // Descriptors other threads opened without O_CLOEXEC must not leak into the child: a file held open for
+        // writing there makes a later exec of it fail with "Text file busy".
+        if let addClosefrom = Subprocess.addClosefrom {
+            _ = addClosefrom(&actions, 3)
         }
 
         var attributes = posix_spawnattr_t()
