@@ -53,8 +53,11 @@ install:
 	$(SWIFT) build -c release
 	install -D -m 0755 .build/release/nightshift $(DESTDIR)$(PREFIX)/bin/nightshift
 	install -D -m 0644 systemd/nightshift.service $(DESTDIR)$(UNITDIR)/nightshift.service
+	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/nightshift/README.md
+	install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)/nightshift/credentials
+	@# The example config holds no secret, and the service's dynamic user must be able to read it.
 	@if [ ! -e $(DESTDIR)$(SYSCONFDIR)/nightshift/nightshift.yaml ]; then \
-	    install -D -m 0600 etc/nightshift.yaml $(DESTDIR)$(SYSCONFDIR)/nightshift/nightshift.yaml; \
+	    install -D -m 0644 etc/nightshift.yaml $(DESTDIR)$(SYSCONFDIR)/nightshift/nightshift.yaml; \
 	else \
 	    echo "Keeping the existing $(SYSCONFDIR)/nightshift/nightshift.yaml"; \
 	fi

@@ -253,12 +253,18 @@ final class ConfigReader {
     ) {
         switch failure {
         case .unset(let name):
+            // systemd sets CREDENTIALS_DIRECTORY itself, so the usual advice does not fit that variable.
+            let fix = name == "CREDENTIALS_DIRECTORY"
+                ? "systemd sets `CREDENTIALS_DIRECTORY` for a unit with `LoadCredential=`; outside systemd, set it "
+                    + "to the directory that holds the credential files, for example "
+                    + "`CREDENTIALS_DIRECTORY=/etc/nightshift/credentials nightshift validate`"
+                : "set `\(name)` (with systemd, through `Environment=` or `EnvironmentFile=`), "
+                    + "or give a default as `${\(name):-value}`"
             self.error(
                 position,
                 path,
                 "environment variable `\(name)` is not set: expected it in the environment of nightshift",
-                fix: "set `\(name)` (with systemd, through `Environment=` or `EnvironmentFile=`), "
-                    + "or give a default as `${\(name):-value}`"
+                fix: fix
             )
         case .invalidReference(let name):
             let shownName = isSecret ? "an invalid name" : "`\(name)`"

@@ -28,7 +28,7 @@ enum Commands {
 
     static func validate(_ arguments: ParsedArguments) -> Int32 {
         guard let configuration = self.loadConfiguration(arguments.configPath) else { return ExitCode.dataError.rawValue }
-        print("\(arguments.configPath): valid, \(configuration.jobs.count) job(s), \(configuration.notifiers.count) notifier(s)")
+        writeLine("\(arguments.configPath): valid, \(configuration.jobs.count) job(s), \(configuration.notifiers.count) notifier(s)")
         return ExitCode.success.rawValue
     }
 
@@ -47,12 +47,12 @@ enum Commands {
             guard let schedule = try? CronSchedule(parsing: job.schedule), let zone = TimeZone(identifier: job.timeZone) else {
                 continue
             }
-            if index > 0 { print("") }
-            print("\(job.name): \"\(job.schedule)\" in \(job.timeZone)")
+            if index > 0 { writeLine("") }
+            writeLine("\(job.name): \"\(job.schedule)\" in \(job.timeZone)")
             let times = schedule.fireTimes(after: now, in: zone, count: arguments.count)
-            if times.isEmpty { print("  never fires") }
+            if times.isEmpty { writeLine("  never fires") }
             for time in times {
-                print("  \(formatLocal(time, zone))  \(formatUTC(time))")
+                writeLine("  \(formatLocal(time, zone))  \(formatUTC(time))")
             }
         }
         return ExitCode.success.rawValue
@@ -109,7 +109,7 @@ enum Commands {
             printError("nightshift: job \(name) already has an active run")
             return ExitCode.temporaryFailure.rawValue
         }
-        print("run \(record.runId) of \(name) started; machine name \(record.machineName)")
+        writeLine("run \(record.runId) of \(name) started; machine name \(record.machineName)")
         daemon.waitForRuns()
         _ = runtime.dispatcher.flush(timeout: 30)
         let final = (try? runtime.journal.run(id: record.runId)) ?? record
@@ -134,6 +134,12 @@ enum StatePrinter {
         let line = "\(formatter.string(from: Date()))  \(to.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0))\(reason)\(machine)\n"
         FileHandle.standardOutput.write(Data(line.utf8))
     }
+}
+
+/// Writes one line to stdout without buffering, so that it stays in order with the state lines when stdout is a
+/// file or the journal.
+func writeLine(_ text: String) {
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
 }
 
 func printError(_ text: String) {

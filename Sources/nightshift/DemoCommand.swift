@@ -90,11 +90,14 @@ enum DemoCommand {
         say("run \(record.runId): \(record.state.rawValue)\(record.outcome?.reason.map { " (\($0))" } ?? "")")
         say("machines left on Paperspace stand-in: \(machinesLeft); startup scripts left: \(scriptsLeft)")
         say("model repo \(DemoEnvironment.modelRepo): \(files.keys.sorted().joined(separator: ", "))")
-        if let metrics = files["metrics.json"] {
-            say("metrics.json: \(String(decoding: metrics, as: UTF8.self).replacingOccurrences(of: "\n", with: " "))")
+        if let metrics = files["metrics.json"], let object = try? JSONSerialization.jsonObject(with: metrics),
+            let compact = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        {
+            say("metrics.json: \(String(decoding: compact, as: UTF8.self))")
         }
         say("notifications: Slack receiver got \(slack), signed webhook receiver got \(webhook) (signatures \(signed ? "valid" : "INVALID"))")
         let ok = record.state == .succeeded && machinesLeft == 0 && scriptsLeft == 0 && slack >= 2 && webhook >= 2 && signed
+        say("demo files (config, journal, machine logs) are kept in \(environment.root)")
         say(ok ? "demo passed" : "demo FAILED")
         return ok ? ExitCode.success.rawValue : ExitCode.failure.rawValue
     }

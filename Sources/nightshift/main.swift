@@ -2,6 +2,7 @@ import Foundation
 import Support
 
 // The thin executable: parse the command line and hand off to one command.
+
 let exitCode: Int32
 do {
     let arguments = try CommandLineParser.parse(Array(CommandLine.arguments.dropFirst()))
@@ -14,7 +15,7 @@ do {
     default: exitCode = ExitCode.usage.rawValue
     }
 } catch let clean as CleanExit {
-    print(clean.text)
+    writeLine(clean.text)
     exitCode = ExitCode.success.rawValue
 } catch {
     printError("\(error)")

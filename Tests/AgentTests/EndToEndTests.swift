@@ -163,7 +163,7 @@ struct EndToEndTests {
     @Test func stuckProvisioningTearsDown() throws {
         let harness = try EndToEndHarness(timeouts: ("3s", "2m", "2m"))
         harness.environment.paperspace.inject(.stuck(state: "provisioning", machineNamePrefix: nil))
-        let record = try harness.daemon.startRun(of: harness.job)
+        let record = harness.daemon.startRun(of: harness.job)
         // Clear the fault once the run has given up on the machine, as Paperspace eventually would.
         for _ in 0..<100 {
             if let current = try harness.runtime.journal.run(id: record!.runId), current.state.isTeardown || current.state.isTerminal { break }

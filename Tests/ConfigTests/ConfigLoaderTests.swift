@@ -21,17 +21,16 @@ import Testing
             atomically: true,
             encoding: .utf8
         )
-        try "whsec-example-secret-123456\n".write(
-            to: credentials.appendingPathComponent("oncall-webhook-secret"),
-            atomically: true,
-            encoding: .utf8
-        )
-        let environment = [
-            "CREDENTIALS_DIRECTORY": credentials.path,
-            "HF_TOKEN": "hf_example_token_123456",
-            "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T000/B000/example123456",
-            "ONCALL_WEBHOOK_URL": "https://alerts.example.com/hooks/nightshift",
+        let credentialFiles = [
+            "oncall-webhook-secret": "whsec-example-secret-123456",
+            "hf-token": "hf_example_token_123456",
+            "slack-webhook-url": "https://hooks.slack.com/services/T000/B000/example123456",
+            "oncall-webhook-url": "https://alerts.example.com/hooks/nightshift",
         ]
+        for (name, value) in credentialFiles {
+            try (value + "\n").write(to: credentials.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
+        let environment = ["CREDENTIALS_DIRECTORY": credentials.path]
         var validated: [String] = []
         let configuration = try ConfigLoader.load(
             path: ConfigLoaderTests.examplePath,
@@ -51,7 +50,8 @@ import Testing
             configuration.paperspace.apiKey?.source
                 == .file(credentials.appendingPathComponent("paperspace-api-key").path)
         )
-        #expect(configuration.hub.token?.source == .environment("HF_TOKEN"))
+        #expect(configuration.hub.token?.source == .file(credentials.appendingPathComponent("hf-token").path))
+        #expect(configuration.hub.token?.value == "hf_example_token_123456")
 
         #expect(configuration.notifiers.map(\.name) == ["team-slack", "oncall"])
         let oncall = try #require(configuration.notifier(named: "oncall"))
