@@ -50,7 +50,7 @@ public final class RunSupervisor: @unchecked Sendable {
             readyTimeout: job.timeouts.ready,
             stopTimeout: job.timeouts.stop,
             deleteTimeout: job.timeouts.delete,
-            teardownLimit: max(3600, 3 * (job.timeouts.stop + job.timeouts.delete))
+            teardownLimit: job.timeouts.teardown
         )
     }
 

@@ -11,7 +11,7 @@ extension ConfigReader {
     static let datasetKeys = ["repo", "revision", "directory"]
     static let modelKeys = ["repo", "outputs"]
     static let pollKeys = ["startup", "running", "teardown"]
-    static let timeoutKeys = ["ready", "stop", "delete"]
+    static let timeoutKeys = ["ready", "stop", "delete", "teardown"]
 
     /// The longest allowed `max_duration`: one week, in seconds.
     static let maxJobDuration: Double = 168 * 3600
@@ -385,6 +385,7 @@ extension ConfigReader {
         timeouts.ready = self.duration(section, "ready", range: 1...86400, example: "20m") ?? timeouts.ready
         timeouts.stop = self.duration(section, "stop", range: 1...86400, example: "10m") ?? timeouts.stop
         timeouts.delete = self.duration(section, "delete", range: 1...86400, example: "10m") ?? timeouts.delete
+        timeouts.teardown = self.duration(section, "teardown", range: 1...86400, example: "1h") ?? timeouts.teardown
         return timeouts
     }
 

@@ -199,11 +199,14 @@ public struct StateTimeouts: Sendable {
     public var stop: Double
     /// From the delete request until the machine is gone. Default 600.
     public var delete: Double
+    /// How long teardown keeps retrying in total before it gives up with a `teardown_failed` alert. Default 3600.
+    public var teardown: Double
 
-    public init(ready: Double = 1200, stop: Double = 600, delete: Double = 600) {
+    public init(ready: Double = 1200, stop: Double = 600, delete: Double = 600, teardown: Double = 3600) {
         self.ready = ready
         self.stop = stop
         self.delete = delete
+        self.teardown = teardown
     }
 }
 

@@ -67,7 +67,7 @@ public final class DemoEnvironment: @unchecked Sendable {
         outputs: [String] = ["model", "metrics.json"],
         environment: [String: String] = [:],
         poll: (startup: String, running: String, teardown: String) = ("1s", "1s", "1s"),
-        timeouts: (ready: String, stop: String, delete: String) = ("2m", "2m", "2m")
+        timeouts: (ready: String, stop: String, delete: String, teardown: String) = ("2m", "2m", "2m", "1h")
     ) -> String {
         let outputLines = outputs.map { "        - \(DemoEnvironment.yamlQuote($0))" }.joined(separator: "\n")
         var environmentBlock = ""
@@ -128,6 +128,7 @@ public final class DemoEnvironment: @unchecked Sendable {
                   ready: \(timeouts.ready)
                   stop: \(timeouts.stop)
                   delete: \(timeouts.delete)
+                  teardown: \(timeouts.teardown)
 
             """
     }

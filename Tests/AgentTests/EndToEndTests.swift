@@ -22,7 +22,7 @@ final class EndToEndHarness {
         maxDuration: String = "10m",
         outputs: [String] = ["model", "metrics.json"],
         environmentVariables: [String: String] = [:],
-        timeouts: (ready: String, stop: String, delete: String) = ("2m", "2m", "2m")
+        timeouts: (ready: String, stop: String, delete: String, teardown: String) = ("2m", "2m", "2m", "1h")
     ) throws {
         self.root = NSTemporaryDirectory() + "nightshift-e2e-\(UUID().uuidString)"
         self.environment = try DemoEnvironment(root: self.root, machineDelay: machineDelay)
@@ -161,7 +161,7 @@ struct EndToEndTests {
     }
 
     @Test func stuckProvisioningTearsDown() throws {
-        let harness = try EndToEndHarness(timeouts: ("3s", "2m", "2m"))
+        let harness = try EndToEndHarness(timeouts: ("3s", "2m", "2m", "1h"))
         harness.environment.paperspace.inject(.stuck(state: "provisioning", machineNamePrefix: nil))
         let record = harness.daemon.startRun(of: harness.job)
         // Clear the fault once the run has given up on the machine, as Paperspace eventually would.
@@ -200,6 +200,21 @@ struct EndToEndTests {
         #expect(record.state == .failed)
         #expect(record.outcome?.reason == "nightshift is shutting down")
         harness.expectNothingLeft()
+    }
+
+    @Test func teardownGivingUpSendsUrgentAlert() throws {
+        let harness = try EndToEndHarness(timeouts: ("2m", "2m", "2m", "6s"))
+        harness.environment.paperspace.inject(.deleteFails(count: 100_000))
+        let record = try harness.runOnce()
+        #expect(record.state == .needsAttention)
+        _ = harness.runtime.dispatcher.flush(timeout: 10)
+        #expect(harness.deliveredKinds(harness.environment.webhook) == ["run_started", "teardown_failed"])
+        let alert = try #require(harness.environment.webhook.deliveries.last?.jsonObject)
+        #expect(alert["urgent"] as? Bool == true)
+        #expect(alert["machine_id"] as? String == record.machineId)
+        #expect(harness.capture.records.contains { $0.level == .critical && $0.metadata["state.to"] == "needsAttention" })
+        // The machine really is left behind, which is what the alert says; clean it up for the next test.
+        #expect(harness.environment.paperspace.machines.count == 1)
     }
 
     @Test func receiverDownDoesNotFailRun() throws {
