@@ -18,6 +18,7 @@ public final class Daemon: @unchecked Sendable {
     private let finished = NSCondition()
     private var runningCount = 0
     let onTransition: @Sendable (RunRecord, LifecycleState, LifecycleState, String) -> Void
+    let onPoll: @Sendable (RunRecord, String?) -> Void
     /// Makes run ids; replaced in tests.
     let makeRunId: @Sendable (Date) -> String
 
@@ -26,13 +27,15 @@ public final class Daemon: @unchecked Sendable {
         logger: Logger,
         stop: Signal,
         makeRunId: @escaping @Sendable (Date) -> String = Daemon.defaultRunId,
-        onTransition: @escaping @Sendable (RunRecord, LifecycleState, LifecycleState, String) -> Void = { _, _, _, _ in }
+        onTransition: @escaping @Sendable (RunRecord, LifecycleState, LifecycleState, String) -> Void = { _, _, _, _ in },
+        onPoll: @escaping @Sendable (RunRecord, String?) -> Void = { _, _ in }
     ) {
         self.runtime = runtime
         self.logger = logger
         self.stop = stop
         self.makeRunId = makeRunId
         self.onTransition = onTransition
+        self.onPoll = onPoll
     }
 
     /// Returns a run id such as `20271204-030000-3fa2`: the UTC start time and four random hex digits.
@@ -129,7 +132,8 @@ public final class Daemon: @unchecked Sendable {
                     hubToken: token
                 )
             },
-            onTransition: self.onTransition
+            onTransition: self.onTransition,
+            onPoll: self.onPoll
         )
         let thread = Thread { [self] in
             let final = resume ? supervisor.resume(record) : supervisor.run(record)

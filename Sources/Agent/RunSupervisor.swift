@@ -18,6 +18,9 @@ public final class RunSupervisor: @unchecked Sendable {
     let scriptText: () -> String
     /// Called after every transition, for `nightshift start` and the demo to print state changes.
     let onTransition: @Sendable (RunRecord, LifecycleState, LifecycleState, String) -> Void
+    /// Called after every machine poll with the state Paperspace reported (nil when the machine is gone), for the
+    /// progress line that `nightshift start` shows on a terminal.
+    let onPoll: @Sendable (RunRecord, String?) -> Void
 
     public init(
         job: TrainingJob,
@@ -28,7 +31,8 @@ public final class RunSupervisor: @unchecked Sendable {
         logger: Logger,
         cancel: Signal,
         scriptText: @escaping () -> String,
-        onTransition: @escaping @Sendable (RunRecord, LifecycleState, LifecycleState, String) -> Void = { _, _, _, _ in }
+        onTransition: @escaping @Sendable (RunRecord, LifecycleState, LifecycleState, String) -> Void = { _, _, _, _ in },
+        onPoll: @escaping @Sendable (RunRecord, String?) -> Void = { _, _ in }
     ) {
         self.job = job
         self.machines = machines
@@ -39,6 +43,7 @@ public final class RunSupervisor: @unchecked Sendable {
         self.cancel = cancel
         self.scriptText = scriptText
         self.onTransition = onTransition
+        self.onPoll = onPoll
     }
 
     /// Returns the lifecycle limits for a job.
@@ -140,6 +145,7 @@ public final class RunSupervisor: @unchecked Sendable {
                 guard let id = try self.machineId(for: record) else { return .machineObserved(state: nil) }
                 let state = try self.machines.machineState(id: id)
                 logger.debug("Machine polled", metadata: ["machine.id": id, "machine.state": state ?? "gone"])
+                self.onPoll(record, state)
                 return .machineObserved(state: state)
             }
 

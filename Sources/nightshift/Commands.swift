@@ -104,7 +104,7 @@ enum Commands {
             printError("nightshift: cannot open the state directory \(configuration.stateDirectory): \(error)")
             return ExitCode.cannotCreate.rawValue
         }
-        let daemon = Daemon(runtime: runtime, logger: logger, stop: stop, onTransition: StatePrinter.print)
+        let daemon = Daemon(runtime: runtime, logger: logger, stop: stop, onTransition: StatePrinter.print, onPoll: StatePrinter.progress)
         guard let record = daemon.startRun(of: job) else {
             printError("nightshift: job \(name) already has an active run")
             return ExitCode.temporaryFailure.rawValue
@@ -125,14 +125,40 @@ enum Commands {
     }
 }
 
-/// Prints state changes for `start` and `demo`: time, new state and reason, one line each.
+/// Prints state changes for `start` and `demo`: time, new state and reason, one line each. On a terminal it also
+/// keeps a progress line under them with the machine's last reported state and the time in the current state.
 enum StatePrinter {
+    static let isTerminal = isatty(1) == 1
+    /// Whether the last thing written was a progress line that the next write must clear.
+    private static let progressShown = Protected(false)
+
     static let print: @Sendable (RunRecord, LifecycleState, LifecycleState, String) -> Void = { record, _, to, reason in
         let formatter = DateFormatter()
         formatter.dateFormat = "HH:mm:ss"
         let machine = record.machineId.map { " machine=\($0)" } ?? ""
-        let line = "\(formatter.string(from: Date()))  \(to.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0))\(reason)\(machine)\n"
-        FileHandle.standardOutput.write(Data(line.utf8))
+        let state = to.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)
+        let line = "\(formatter.string(from: Date()))  \(state)\(reason)\(machine)\n"
+        StatePrinter.write(line, isProgress: false)
+    }
+
+    static let progress: @Sendable (RunRecord, String?) -> Void = { record, machineState in
+        guard StatePrinter.isTerminal else { return }
+        let inState = formatDuration(Date().timeIntervalSince(record.stateEnteredAt))
+        var line = "  \(record.state.rawValue): machine \(record.machineId ?? "?") is \(machineState ?? "gone"), "
+            + "\(inState) in this state"
+        if !record.state.isTeardown {
+            line += ", \(formatDuration(max(0, record.deadline.timeIntervalSinceNow))) until the maximum duration"
+        }
+        StatePrinter.write(line, isProgress: true)
+    }
+
+    private static func write(_ text: String, isProgress: Bool) {
+        progressShown.withLock { shown in
+            var output = shown ? "\r\u{1B}[K" : ""
+            output += text
+            shown = isProgress
+            FileHandle.standardOutput.write(Data(output.utf8))
+        }
     }
 }
 

@@ -63,7 +63,7 @@ enum DemoCommand {
                 finishedRun.withLock { $0 = record.runId }
                 stop.raise()
             }
-        })
+        }, onPoll: StatePrinter.progress)
         // The scheduler returns once the first run reached a terminal state and raised `stop`.
         daemon.runScheduler()
 
