@@ -43,8 +43,8 @@ public struct PaperspaceMachineService: MachineService {
         return try self.client.ensureMachine(request).machine.id
     }
 
-    public func findMachines(named name: String) throws -> [String] {
-        try self.client.listMachines(name: name).filter { $0.name == name }.map(\.id)
+    public func listMachines(named name: String) throws -> [(id: String, state: String)] {
+        try self.client.listMachines(name: name).filter { $0.name == name }.map { ($0.id, $0.state.apiValue) }
     }
 
     public func machineState(id: String) throws -> String? {

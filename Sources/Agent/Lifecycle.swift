@@ -14,6 +14,9 @@ public enum LifecycleEvent: Sendable, Equatable {
     case stopRequested
     case deleteRequested
     case scriptDeleted
+    /// Before the script is deleted, another machine with the run's name turned up (a duplicate create, or one
+    /// made by an earlier attempt); it is torn down too.
+    case otherMachineFound(id: String)
     /// An action failed; `operation` names it and `message` says why, without secrets.
     case actionFailed(operation: String, message: String)
     /// The daemon is shutting down (SIGINT or SIGTERM) or a person asked to abort the run.
@@ -33,7 +36,8 @@ public enum LifecycleAction: Sendable, Equatable {
     /// Request a stop; the driver looks the machine up by name when its id is unknown.
     case stopMachine(after: Double)
     case deleteMachine(after: Double)
-    /// Delete the startup script; the driver looks it up by name when its id is unknown.
+    /// Delete the startup script; the driver looks it up by name when its id is unknown. Before that, the driver
+    /// lists machines by the run's name and reports any that remain with `otherMachineFound`.
     case deleteScript(after: Double)
     case notify(RunEventKind)
 }
@@ -144,6 +148,14 @@ public struct Lifecycle: Sendable {
             self.move(to: .confirmingGone, reason: "delete requested", now: now)
             return [.pollMachine(after: self.policy.teardownPoll)]
 
+        case .otherMachineFound(let id):
+            guard self.record.state == .deletingScript else { return [] }
+            self.record.machineId = id
+            self.record.machineMayExist = true
+            self.record.teardownFailures = 0
+            self.move(to: .stopping, reason: "another machine \(id) with the run's name still exists", now: now)
+            return [.stopMachine(after: 0)]
+
         case .scriptDeleted:
             guard self.record.state == .deletingScript else { return [] }
             self.record.scriptMayExist = false
@@ -170,7 +182,9 @@ public struct Lifecycle: Sendable {
         switch self.record.state {
         case .waitingForReady, .running:
             guard let machineState else {
-                return self.fail(reason: "the machine disappeared from Paperspace while the job ran", now: now, machineIsGone: true)
+                // Not found by id nor by name. That may still be a stale read, so teardown runs in full: a stop and
+                // a delete of a machine that is really gone are answered with 404, which counts as done.
+                return self.fail(reason: "the machine disappeared from Paperspace while the job ran", now: now, machineIsOff: false)
             }
             if machineState == "off" {
                 // The startup script powered the machine off: the job is over, successfully or not.
@@ -199,9 +213,9 @@ public struct Lifecycle: Sendable {
 
         case .waitingForOff:
             guard let machineState else {
-                self.record.machineMayExist = false
-                self.move(to: .deletingScript, reason: "machine already gone", now: now)
-                return [.deleteScript(after: 0)]
+                // The delete is still sent, because only a confirmed delete proves the machine is gone.
+                self.move(to: .deleting, reason: "machine not found after the stop request; deleting to make sure", now: now)
+                return [.deleteMachine(after: 0)]
             }
             if machineState == "off" {
                 self.move(to: .deleting, reason: "machine is off", now: now)
@@ -259,14 +273,9 @@ public struct Lifecycle: Sendable {
         return self.fail(reason: "\(operation) failed: \(message)", now: now, machineIsOff: false)
     }
 
-    private mutating func fail(reason: String, now: Date, machineIsOff: Bool = false, machineIsGone: Bool = false)
-        -> [LifecycleAction]
-    {
+    private mutating func fail(reason: String, now: Date, machineIsOff: Bool = false) -> [LifecycleAction] {
         let failedState = self.record.state
         self.record.outcome = RunRecord.Outcome(succeeded: false, failedState: failedState, reason: reason)
-        if machineIsGone {
-            self.record.machineMayExist = false
-        }
         return self.beginTeardown(reason: reason, now: now, machineIsOff: machineIsOff)
     }
 

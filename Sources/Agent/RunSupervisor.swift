@@ -143,7 +143,7 @@ public final class RunSupervisor: @unchecked Sendable {
             if let cancelled = self.wait(delay, state: record.state) { return cancelled }
             return self.attempt("read machine state", logger: logger) {
                 guard let id = try self.machineId(for: record) else { return .machineObserved(state: nil) }
-                let state = try self.machines.machineState(id: id)
+                let state = try self.confirmedState(id: id, name: record.machineName, logger: logger)
                 logger.debug("Machine polled", metadata: ["machine.id": id, "machine.state": state ?? "gone"])
                 self.onPoll(record, state)
                 return .machineObserved(state: state)
@@ -178,6 +178,15 @@ public final class RunSupervisor: @unchecked Sendable {
         case .deleteScript(let delay):
             _ = self.wait(delay, state: record.state)
             return self.attempt("delete startup script", logger: logger) {
+                // A second machine with the run's name (a duplicate create) must not outlive the run.
+                let remaining = try self.machines.listMachines(named: record.machineName)
+                if let other = remaining.first {
+                    logger.warning(
+                        "Another machine with the run's name still exists; tearing it down",
+                        metadata: ["machine.id": other.id, "machine.state": other.state, "machines": "\(remaining.count)"]
+                    )
+                    return .otherMachineFound(id: other.id)
+                }
                 var ids = try self.machines.findStartupScripts(named: record.scriptName)
                 if let id = record.scriptId, !ids.contains(id) { ids.append(id) }
                 for id in ids {
@@ -193,8 +202,21 @@ public final class RunSupervisor: @unchecked Sendable {
     private func machineId(for record: RunRecord) throws -> String? {
         if let id = record.machineId { return id }
         guard record.machineMayExist else { return nil }
-        let found = try self.machines.findMachines(named: record.machineName)
-        return found.first
+        return try self.machines.listMachines(named: record.machineName).first?.id
+    }
+
+    /// Returns the machine's state, or nil only when neither a read by id nor a list by name finds it, so that
+    /// one stale or wrong 404 is not taken for a deleted machine.
+    private func confirmedState(id: String, name: String, logger: Logger) throws -> String? {
+        if let state = try self.machines.machineState(id: id) { return state }
+        if let listed = try self.machines.listMachines(named: name).first(where: { $0.id == id }) {
+            logger.warning(
+                "Machine not found by id but still listed by name",
+                metadata: ["machine.id": id, "machine.state": listed.state]
+            )
+            return listed.state
+        }
+        return nil
     }
 
     private func attempt(_ operation: String, logger: Logger, _ body: () throws -> LifecycleEvent) -> LifecycleEvent {

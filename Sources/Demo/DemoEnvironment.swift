@@ -145,7 +145,12 @@ public final class DemoEnvironment: @unchecked Sendable {
     }
 
     static func yamlQuote(_ value: String) -> String {
-        "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        let escaped = value
+            .replacingOccurrences(of: "\\", with: "\\\\")
+            .replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
+            .replacingOccurrences(of: "\t", with: "\\t")
+        return "\"" + escaped + "\""
     }
 
     /// Returns the directories of the Python interpreter on PATH and of the scripts pip installs for it, where

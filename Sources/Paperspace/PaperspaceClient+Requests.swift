@@ -110,7 +110,9 @@ extension PaperspaceClient {
         if let details = object["details"], !(details is NSNull),
             let data = try? JSONSerialization.data(withJSONObject: details, options: [.sortedKeys, .fragmentsAllowed])
         {
-            full += " details: " + String(decoding: data.prefix(400), as: UTF8.self)
+            // Secrets are removed before the text is cut, so a secret that crosses the cut cannot show in part.
+            let redacted = self.redact(String(decoding: data, as: UTF8.self))
+            full += " details: " + String(redacted.prefix(400))
         }
         return .api(
             operation: operation, status: response.status, code: JSONFields(object).nonEmptyString("code"),

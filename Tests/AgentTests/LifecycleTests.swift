@@ -153,11 +153,35 @@ private func finishTeardown(_ lifecycle: inout Lifecycle, from time: Date) -> [L
     #expect(lifecycle.state == .stopping)
 }
 
-@Test func machineVanishingDuringRunFails() {
+@Test func machineVanishingDuringRunStillTearsDown() {
     var lifecycle = runningLifecycle()
     let actions = lifecycle.handle(.machineObserved(state: nil), now: start)
-    #expect(actions == [.deleteScript(after: 0)])
+    // A machine reported gone is still stopped and deleted: the report may be a stale read.
+    #expect(actions == [.stopMachine(after: 0)])
     #expect(lifecycle.record.outcome?.succeeded == false)
+    let visited = finishTeardown(&lifecycle, from: start)
+    #expect(visited == [.waitingForOff, .deleting, .confirmingGone, .deletingScript, .failed])
+}
+
+@Test func machineMissingAfterStopIsStillDeleted() {
+    var lifecycle = runningLifecycle()
+    _ = lifecycle.handle(.cancelled(reason: "SIGTERM"), now: start)
+    _ = lifecycle.handle(.stopRequested, now: start)
+    #expect(lifecycle.handle(.machineObserved(state: nil), now: start) == [.deleteMachine(after: 0)])
+    #expect(lifecycle.state == .deleting)
+}
+
+@Test func duplicateMachineFoundBeforeScriptDelete() {
+    var lifecycle = runningLifecycle()
+    _ = lifecycle.handle(.machineObserved(state: "off"), now: start)
+    _ = lifecycle.handle(.resultsChecked(succeeded: true, reason: nil, commitURL: nil), now: start)
+    _ = lifecycle.handle(.deleteRequested, now: start)
+    _ = lifecycle.handle(.machineObserved(state: nil), now: start)
+    #expect(lifecycle.state == .deletingScript)
+    #expect(lifecycle.handle(.otherMachineFound(id: "m2"), now: start) == [.stopMachine(after: 0)])
+    #expect(lifecycle.record.machineId == "m2")
+    let visited = finishTeardown(&lifecycle, from: start)
+    #expect(visited == [.waitingForOff, .deleting, .confirmingGone, .deletingScript, .succeeded])
 }
 
 @Test(arguments: [
