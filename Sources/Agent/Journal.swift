@@ -105,9 +105,16 @@ public final class Journal: @unchecked Sendable {
     }
 
     /// Returns every run that has not reached a terminal state, oldest first.
+    ///
+    /// A row whose record cannot be decoded (damaged, or written by another version) is not skipped, because its
+    /// machine may still exist: it comes back rebuilt from the row's own columns, in `stopping` with a failed
+    /// outcome, so that recovery tears it down by id or by name.
     public func activeRuns() throws -> [RunRecord] {
         try self.records(
-            "SELECT record FROM runs WHERE state NOT IN ('succeeded', 'failed', 'needsAttention') ORDER BY started_at",
+            """
+            SELECT record, run_id, job, machine_name, machine_id, started_at FROM runs
+            WHERE state NOT IN ('succeeded', 'failed', 'needsAttention') ORDER BY started_at
+            """,
             []
         )
     }
@@ -168,9 +175,41 @@ public final class Journal: @unchecked Sendable {
             if code == SQLITE_DONE { break }
             guard code == SQLITE_ROW else { throw self.error("read runs") }
             let json = String(cString: sqlite3_column_text(statement, 0))
-            result.append(try decoder.decode(RunRecord.self, from: Data(json.utf8)))
+            do {
+                result.append(try decoder.decode(RunRecord.self, from: Data(json.utf8)))
+            } catch {
+                guard sqlite3_column_count(statement) >= 6 else { throw error }
+                result.append(Self.rebuiltRecord(from: statement, decodingError: error))
+            }
         }
         return result
+    }
+
+    /// Rebuilds a run that needs teardown from the indexed columns of a row whose record JSON is unreadable.
+    private static func rebuiltRecord(from statement: OpaquePointer?, decodingError: Error) -> RunRecord {
+        func text(_ column: Int32) -> String? {
+            sqlite3_column_type(statement, column) == SQLITE_NULL ? nil : String(cString: sqlite3_column_text(statement, column))
+        }
+        let startedAt = Date(timeIntervalSince1970: sqlite3_column_double(statement, 5))
+        var record = RunRecord(
+            runId: text(1) ?? "unknown",
+            job: text(2) ?? "unknown",
+            machineName: text(3) ?? "",
+            machineType: "unknown",
+            startedAt: startedAt,
+            maxDuration: 0
+        )
+        record.machineId = text(4)
+        record.machineMayExist = true
+        record.scriptMayExist = true
+        record.state = .stopping
+        record.teardownStartedAt = Date()
+        record.outcome = RunRecord.Outcome(
+            succeeded: false,
+            failedState: nil,
+            reason: "the journal record of this run was unreadable (\(decodingError)); tearing it down"
+        )
+        return record
     }
 
     private func execute(_ sql: String) throws {

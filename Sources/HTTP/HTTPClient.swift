@@ -8,8 +8,9 @@ public struct HTTPClientRequest: Sendable {
     public var url: String
     public var headers: [(name: String, value: String)]
     public var body: Data?
-    /// The URL as it may appear in logs and errors. Defaults to the URL without its query string; set it to
-    /// `redactedURL(url)` when the path itself carries a secret, as webhook URLs do.
+    /// The URL as it may appear in logs and errors. Defaults to the URL without its query string and without any
+    /// `user:password@` part; set it to `redactedURL(url)` when the path itself carries a secret, as webhook
+    /// URLs do.
     public var displayURL: String
     /// Whether a 3xx response is followed. Off by default so that callers see redirects.
     public var followRedirects: Bool
@@ -26,8 +27,19 @@ public struct HTTPClientRequest: Sendable {
         self.url = url
         self.headers = headers
         self.body = body
-        self.displayURL = displayURL ?? String(url.split(separator: "?", maxSplits: 1).first ?? Substring(url))
+        self.displayURL = displayURL ?? HTTPClientRequest.defaultDisplayURL(url)
         self.followRedirects = followRedirects
+    }
+
+    static func defaultDisplayURL(_ url: String) -> String {
+        let withoutQuery = String(url.split(separator: "?", maxSplits: 1).first ?? Substring(url))
+        guard var components = URLComponents(string: withoutQuery) else { return "[unparsable URL]" }
+        if components.user != nil || components.password != nil {
+            components.user = nil
+            components.password = nil
+        }
+        components.fragment = nil
+        return components.string ?? "[unparsable URL]"
     }
 
     /// Returns a request with `object` as its JSON body and the JSON content type set.

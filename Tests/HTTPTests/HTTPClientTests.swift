@@ -160,3 +160,8 @@ private func makeClient(_ capture: LogCapture = LogCapture(), sleeps: Protected<
     #expect(parseRetryAfter(nil, now: now) == nil)
     #expect(parseRetryAfter("Tue, 14 Nov 2023 22:13:40 GMT", now: now) == 20)
 }
+
+@Test func displayURLDropsCredentialsAndQuery() {
+    let request = HTTPClientRequest(method: "GET", url: "https://user:hunter2pass@api.example.invalid/v1/machines?after=x#frag")
+    #expect(request.displayURL == "https://api.example.invalid/v1/machines")
+}
