@@ -14,7 +14,8 @@ public final class Daemon: @unchecked Sendable {
     let stop: Signal
     /// Raised to wake the scheduler early, for example when a run finishes.
     let wake = Signal()
-    private let active = Protected<[String: Thread]>([:])
+    /// The number of active runs per job in this process.
+    private let active = Protected<[String: Int]>([:])
     private let finished = NSCondition()
     private var runningCount = 0
     let onTransition: @Sendable (RunRecord, LifecycleState, LifecycleState, String) -> Void
@@ -47,19 +48,48 @@ public final class Daemon: @unchecked Sendable {
         return formatter.string(from: date) + "-" + Digest.randomBytes(2).hexString
     }
 
-    /// Resumes or tears down every run the journal shows in flight; returns how many it started.
+    func lockPath(run runId: String) -> String {
+        self.runtime.configuration.stateDirectory + "/locks/run-\(runId).lock"
+    }
+
+    func lockPath(job name: String) -> String {
+        self.runtime.configuration.stateDirectory + "/locks/job-\(name).lock"
+    }
+
+    /// Returns the runs the journal shows in flight that no live nightshift process owns.
+    public func unownedRuns() throws -> [RunRecord] {
+        try self.runtime.journal.activeRuns().filter { record in
+            // Taking the lock and dropping it at once only tests whether someone holds it.
+            (try? FileLock.tryAcquire(self.lockPath(run: record.runId))) != nil
+        }
+    }
+
+    /// Resumes or tears down every run the journal shows in flight that no other live nightshift process owns;
+    /// returns how many it started.
     @discardableResult
     public func recover() throws -> Int {
         let inFlight = try self.runtime.journal.activeRuns()
+        var started = 0
         for record in inFlight {
+            guard let runLock = try FileLock.tryAcquire(self.lockPath(run: record.runId)) else {
+                self.logger.notice(
+                    "Run in journal is owned by another nightshift process; leaving it alone",
+                    metadata: ["run.id": record.runId, "job": record.job, "state": record.state.rawValue]
+                )
+                continue
+            }
+            // The job lock keeps other processes from starting a new run of this job during the recovery. Another
+            // recovered run of the same job may hold it already; the teardown goes ahead regardless.
+            let jobLock = try FileLock.tryAcquire(self.lockPath(job: record.job))
             let job = self.runtime.configuration.job(named: record.job) ?? Daemon.placeholderJob(for: record)
             self.logger.notice(
                 "Recovering run from journal",
                 metadata: ["run.id": record.runId, "job": record.job, "state": record.state.rawValue]
             )
-            self.launch(job: job, record: record, resume: true)
+            self.launch(job: job, record: record, resume: true, locks: [runLock] + (jobLock.map { [$0] } ?? []))
+            started += 1
         }
-        return inFlight.count
+        return started
     }
 
     /// Starts one run of `job` now on a background thread; returns nil when the job already has an active run.
@@ -69,7 +99,27 @@ public final class Daemon: @unchecked Sendable {
             self.logger.warning("Run skipped because the previous run is still active", metadata: ["job": job.name])
             return nil
         }
+        let jobLock: FileLock
+        let runLock: FileLock
         let runId = self.makeRunId(now)
+        do {
+            guard let lock = try FileLock.tryAcquire(self.lockPath(job: job.name)) else {
+                self.logger.warning(
+                    "Run skipped because another nightshift process is running this job",
+                    metadata: ["job": job.name]
+                )
+                return nil
+            }
+            jobLock = lock
+            guard let ownLock = try FileLock.tryAcquire(self.lockPath(run: runId)) else {
+                self.logger.error("Run not started because its run id is already locked", metadata: ["job": job.name, "run.id": runId])
+                return nil
+            }
+            runLock = ownLock
+        } catch {
+            self.logger.error("Run not started because its lock file cannot be opened", metadata: ["job": job.name, "error": "\(error)"])
+            return nil
+        }
         let record = RunRecord(
             runId: runId,
             job: job.name,
@@ -85,12 +135,12 @@ public final class Daemon: @unchecked Sendable {
             self.logger.error("Run not started because the journal write failed", metadata: ["job": job.name, "error": "\(error)"])
             return nil
         }
-        self.launch(job: job, record: record, resume: false)
+        self.launch(job: job, record: record, resume: false, locks: [runLock, jobLock])
         return record
     }
 
     public func isActive(_ job: String) -> Bool {
-        self.active.withLock { $0[job] != nil }
+        self.active.withLock { ($0[job] ?? 0) > 0 }
     }
 
     /// Waits until no run is active, or `timeout` seconds have passed; returns true when none is.
@@ -110,7 +160,8 @@ public final class Daemon: @unchecked Sendable {
         return true
     }
 
-    private func launch(job: TrainingJob, record: RunRecord, resume: Bool) {
+    /// Runs `record` on a new thread and releases `locks` when it reaches a terminal state.
+    private func launch(job: TrainingJob, record: RunRecord, resume: Bool, locks: [FileLock]) {
         self.finished.lock()
         self.runningCount += 1
         self.finished.unlock()
@@ -141,7 +192,8 @@ public final class Daemon: @unchecked Sendable {
                 "Run finished",
                 metadata: ["run.id": final.runId, "job": final.job, "state": final.state.rawValue]
             )
-            self.active.withLock { $0[job.name] = nil }
+            locks.forEach { $0.release() }
+            self.active.withLock { $0[job.name] = max(0, ($0[job.name] ?? 1) - 1) }
             self.finished.lock()
             self.runningCount -= 1
             self.finished.broadcast()
@@ -149,7 +201,7 @@ public final class Daemon: @unchecked Sendable {
             self.wake.raise()
         }
         thread.name = "run-\(record.runId)"
-        self.active.withLock { $0[job.name] = thread }
+        self.active.withLock { $0[job.name, default: 0] += 1 }
         thread.start()
     }
 

@@ -50,7 +50,8 @@ enum CommandLineParser {
           -h, --help      Show this help.
           --version       Show the version.
 
-        Signals: SIGINT or SIGTERM make `run` and `start` tear down every active run, then exit.
+        Signals: SIGINT or SIGTERM make `run` and `start` tear down every active run, then exit. A second signal
+        exits at once with status 75, and the next `nightshift run` finishes the teardown from the journal.
         Exit codes: 0 success, 1 run failed, 64 usage error, 65 invalid config, 69 teardown failed or service
         unavailable, 70 internal error, 75 temporary failure.
         """

@@ -105,6 +105,14 @@ enum Commands {
             return ExitCode.cannotCreate.rawValue
         }
         let daemon = Daemon(runtime: runtime, logger: logger, stop: stop, onTransition: StatePrinter.print, onPoll: StatePrinter.progress)
+        if let orphans = try? daemon.unownedRuns(), !orphans.isEmpty {
+            // `start` does not adopt them: resuming a run that is still training could keep it busy for hours.
+            printError(
+                "nightshift: warning: \(orphans.count) run(s) in the journal were interrupted and no nightshift process "
+                    + "owns them (\(orphans.map(\.runId).joined(separator: ", "))); start `nightshift run` to finish "
+                    + "their teardown"
+            )
+        }
         guard let record = daemon.startRun(of: job) else {
             printError("nightshift: job \(name) already has an active run")
             return ExitCode.temporaryFailure.rawValue

@@ -48,10 +48,16 @@ enum SignalWatcher {
                 received += 1
                 if received == 1 {
                     logger.warning("Shutdown requested; tearing down active runs before exit", metadata: ["signal": name])
-                } else {
-                    logger.warning("Shutdown already in progress; waiting for teardown to finish", metadata: ["signal": name])
+                    stop.raise()
+                    continue
                 }
-                stop.raise()
+                // A second signal is a person insisting. Every step is journaled before it runs, so the next
+                // `nightshift run` picks the unfinished teardown up where this one stopped.
+                logger.critical(
+                    "Second shutdown signal; exiting before teardown finished, the next nightshift run finishes it",
+                    metadata: ["signal": name]
+                )
+                exit(ExitCode.temporaryFailure.rawValue)
             }
         }
         thread.name = "signals"

@@ -146,6 +146,29 @@ struct DaemonProcessTests {
         #expect(DaemonProcessHarness.waitForExit(daemon, timeout: 30) == 0)
     }
 
+    @Test func daemonLeavesRunOwnedByStartAlone() throws {
+        let harness = try DaemonProcessHarness()
+        let start = try harness.launch(["start", "gold-demo"], log: "start.log")
+        let running = try harness.waitForRun(timeout: 60) { $0.state == .running }
+        #expect(running != nil, "run never reached running:\n\(harness.output("start.log"))")
+
+        let daemon = try harness.launch(["run"], log: "daemon.log")
+        let deadline = Date(timeIntervalSinceNow: 30)
+        while !harness.output("daemon.log").contains("Journal recovery finished") && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        daemon.send(SIGTERM)
+        #expect(DaemonProcessHarness.waitForExit(daemon, timeout: 30) == 0)
+        #expect(harness.output("daemon.log").contains("owned by another nightshift process"))
+        // The run kept going under `start`, untouched by the daemon.
+        #expect(start.poll() == nil)
+        #expect(try harness.journal().runs().first?.state == .running)
+
+        start.send(SIGTERM)
+        #expect(DaemonProcessHarness.waitForExit(start, timeout: 60) == 1)
+        harness.expectNothingLeft()
+    }
+
     @Test func daemonFiresScheduleAndStopsOnSigterm() throws {
         let harness = try DaemonProcessHarness()
         let daemon = try harness.launch(["run"], log: "daemon.log")

@@ -113,6 +113,10 @@ struct EndToEndTests {
         #expect(harness.daemon.isActive(harness.job.name))
         #expect(harness.daemon.startRun(of: harness.job) == nil)
         #expect(harness.capture.text.contains("Run skipped because the previous run is still active"))
+        // A second daemon on the same state directory, as another process would be, sees the job lock.
+        let other = Daemon(runtime: harness.runtime, logger: Logger(label: "other", sink: harness.capture.sink), stop: harness.stop)
+        #expect(other.startRun(of: harness.job) == nil)
+        #expect(harness.capture.text.contains("another nightshift process is running this job"))
         harness.stop.raise()
         #expect(harness.daemon.waitForRuns(timeout: 60))
         #expect(try harness.runtime.journal.runs().map(\.runId) == [first.runId])
