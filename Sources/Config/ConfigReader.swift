@@ -41,6 +41,10 @@ final class ConfigReader {
     /// The directory relative `_file` paths are resolved against.
     let baseDirectory: String
     private(set) var diagnostics: [ConfigDiagnostic] = []
+    /// Maps merged through `<<` so far. Chained merges can double the work at every level, so the reader stops
+    /// expanding after `maxMergeExpansions` and reports it once.
+    private var mergeExpansions = 0
+    static let maxMergeExpansions = 10_000
     /// Positions and key paths of secrets written literally in the file, for the file permission warning.
     var inlineSecrets: [(position: SourcePosition, path: String)] = []
 
@@ -183,6 +187,18 @@ final class ConfigReader {
         }
         var entries: [MappingView.Entry] = []
         for item in sources {
+            self.mergeExpansions += 1
+            if self.mergeExpansions > ConfigReader.maxMergeExpansions {
+                if self.mergeExpansions == ConfigReader.maxMergeExpansions + 1 {
+                    self.error(
+                        item.position,
+                        ConfigReader.join(path, "<<"),
+                        "merge keys expand to more than \(ConfigReader.maxMergeExpansions) maps, which no real config needs",
+                        fix: "merge each shared map directly instead of chaining merges of merges"
+                    )
+                }
+                return entries
+            }
             guard case .mapping = item.content else {
                 self.error(
                     item.position,

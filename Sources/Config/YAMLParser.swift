@@ -80,6 +80,8 @@ private struct TreeBuilder {
         }
     }
 
+    /// The deepest nesting accepted; deeper input is rejected before it can exhaust the stack.
+    static let maxDepth = 64
     private var stack: [OpenCollection] = []
     private var anchors: [String: YAMLNode] = [:]
     private var documentCount = 0
@@ -112,6 +114,12 @@ private struct TreeBuilder {
                 throw YAMLSyntaxError(position: position, problem: "found undefined alias `*\(name)`")
             }
             self.add(node, anchor: nil)
+        case YAML_MAPPING_START_EVENT where self.stack.count >= TreeBuilder.maxDepth,
+            YAML_SEQUENCE_START_EVENT where self.stack.count >= TreeBuilder.maxDepth:
+            throw YAMLSyntaxError(
+                position: position,
+                problem: "found collections nested more than \(TreeBuilder.maxDepth) levels deep, which no config needs"
+            )
         case YAML_MAPPING_START_EVENT:
             let anchor = event.data.mapping_start.anchor.map { String(cString: $0) }
             self.stack.append(OpenCollection(isMapping: true, position: position, anchor: anchor))

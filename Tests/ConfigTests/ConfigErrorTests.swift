@@ -527,3 +527,33 @@ import Testing
         }
     }
 }
+
+@Suite struct ConfigLimitTests {
+    @Test func deepNestingIsRejectedNotCrashed() throws {
+        let text = "jobs: " + String(repeating: "[", count: 40_000) + String(repeating: "]", count: 40_000) + "\n"
+        #expect(throws: ConfigError.self) {
+            _ = try ConfigLoader.load(text: text, path: "deep.yaml", environment: [:])
+        }
+        do {
+            _ = try ConfigLoader.load(text: text, path: "deep.yaml", environment: [:])
+        } catch {
+            #expect(error.description.contains("nested more than 64 levels"))
+        }
+    }
+
+    @Test func chainedMergesStopAtLimit() throws {
+        var text = "x-m0: &m0 {k0: 1}\n"
+        for level in 1...24 {
+            text += "x-m\(level): &m\(level) {<<: [*m\(level - 1), *m\(level - 1)], k\(level): 1}\n"
+        }
+        text += "jobs:\n  j:\n    <<: *m24\n"
+        let started = Date()
+        do {
+            _ = try ConfigLoader.load(text: text, path: "merge.yaml", environment: [:])
+            Issue.record("a merge chain of 2^24 maps loaded")
+        } catch {
+            #expect(error.description.contains("merge keys expand to more than"))
+        }
+        #expect(Date().timeIntervalSince(started) < 10)
+    }
+}
