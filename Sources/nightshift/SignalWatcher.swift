@@ -51,8 +51,8 @@ enum SignalWatcher {
                     stop.raise()
                     continue
                 }
-                // A second signal is a person insisting. Every step is journaled before it runs, so the next
-                // `nightshift run` picks the unfinished teardown up where this one stopped.
+                // A second signal means a person wants out now. Every step is journaled before it runs, so the next
+                // `nightshift run` resumes the unfinished teardown where this one stopped.
                 logger.critical(
                     "Second shutdown signal; exiting before teardown finished, the next nightshift run finishes it",
                     metadata: ["signal": name]

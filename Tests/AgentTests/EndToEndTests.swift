@@ -58,7 +58,7 @@ final class EndToEndHarness {
         return try #require(try self.runtime.journal.run(id: record.runId))
     }
 
-    /// Every lifecycle test ends here: no machine and no startup script may be left on the stand-in.
+    /// Checks that no machine and no startup script is left on the stand-in; every lifecycle test ends here.
     func expectNothingLeft(sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(self.environment.paperspace.machines.isEmpty, "machines left: \(self.environment.paperspace.machines.map(\.id))", sourceLocation: sourceLocation)
         #expect(self.environment.paperspace.startupScripts.isEmpty, "scripts left: \(self.environment.paperspace.startupScripts.map(\.id))", sourceLocation: sourceLocation)
@@ -113,7 +113,7 @@ struct EndToEndTests {
         #expect(harness.daemon.isActive(harness.job.name))
         #expect(harness.daemon.startRun(of: harness.job) == nil)
         #expect(harness.capture.text.contains("Run skipped because the previous run is still active"))
-        // A second daemon on the same state directory, as another process would be, sees the job lock.
+        // A second daemon on the same state directory, standing in for another process, finds the job locked.
         let other = Daemon(runtime: harness.runtime, logger: Logger(label: "other", sink: harness.capture.sink), stop: harness.stop)
         #expect(other.startRun(of: harness.job) == nil)
         #expect(harness.capture.text.contains("another nightshift process is running this job"))
@@ -217,7 +217,7 @@ struct EndToEndTests {
         #expect(alert["urgent"] as? Bool == true)
         #expect(alert["machine_id"] as? String == record.machineId)
         #expect(harness.capture.records.contains { $0.level == .critical && $0.metadata["state.to"] == "needsAttention" })
-        // The machine really is left behind, which is what the alert says; clean it up for the next test.
+        // The machine really is left behind, as the alert reports. The harness stops the stand-in with it.
         #expect(harness.environment.paperspace.machines.count == 1)
     }
 
