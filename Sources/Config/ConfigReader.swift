@@ -41,9 +41,10 @@ final class ConfigReader {
     /// The directory relative `_file` paths are resolved against.
     let baseDirectory: String
     private(set) var diagnostics: [ConfigDiagnostic] = []
-    /// Maps merged through `<<` so far. Chained merges can double the work at every level, so the reader stops
-    /// expanding after `maxMergeExpansions` and reports it once.
+    /// Maps and keys merged through `<<` so far. Chained merges can double the work at every level, so the
+    /// reader stops expanding after `maxMergeExpansions` and reports it once.
     private var mergeExpansions = 0
+    private var mergeLimitReported = false
     static let maxMergeExpansions = 10_000
     /// Positions and key paths of secrets written literally in the file, for the file permission warning.
     var inlineSecrets: [(position: SourcePosition, path: String)] = []
@@ -158,9 +159,10 @@ final class ConfigReader {
         }
 
         var entries = explicit
+        var names = Set(explicit.map(\.name))
         for source in mergeSources {
-            for merged in self.mergedEntries(from: source, path: path)
-            where !entries.contains(where: { $0.name == merged.name }) {
+            for merged in self.mergedEntries(from: source, path: path) where !names.contains(merged.name) {
+                names.insert(merged.name)
                 entries.append(merged)
             }
         }
@@ -189,11 +191,12 @@ final class ConfigReader {
         for item in sources {
             self.mergeExpansions += 1
             if self.mergeExpansions > ConfigReader.maxMergeExpansions {
-                if self.mergeExpansions == ConfigReader.maxMergeExpansions + 1 {
+                if !self.mergeLimitReported {
+                    self.mergeLimitReported = true
                     self.error(
                         item.position,
                         ConfigReader.join(path, "<<"),
-                        "merge keys expand to more than \(ConfigReader.maxMergeExpansions) maps, which no real config needs",
+                        "merge keys expand to more than \(ConfigReader.maxMergeExpansions) maps and keys, which no real config needs",
                         fix: "merge each shared map directly instead of chaining merges of merges"
                     )
                 }
@@ -209,7 +212,11 @@ final class ConfigReader {
                 continue
             }
             guard let view = self.mapping(item, path: path, allowedKeys: nil) else { continue }
-            for entry in view.entries where !entries.contains(where: { $0.name == entry.name }) {
+            // Every merged key counts toward the limit, so wide maps merged many times stop early too.
+            self.mergeExpansions += view.entries.count
+            var names = Set(entries.map(\.name))
+            for entry in view.entries where !names.contains(entry.name) {
+                names.insert(entry.name)
                 entries.append(entry)
             }
         }

@@ -557,3 +557,19 @@ import Testing
         #expect(Date().timeIntervalSince(started) < 10)
     }
 }
+
+@Suite struct ConfigMergeLimitTests {
+    @Test func wideMergeChainsStopQuickly() throws {
+        let keys = (0..<300).map { "K\($0): v" }.joined(separator: ", ")
+        var chain = "&e0 {\(keys)}"
+        for level in 1...39 {
+            chain += ", &e\(level) {<<: [*e\(level - 1), *e\(level - 1)]}"
+        }
+        let text = "jobs:\n  j:\n    env:\n      <<: [\(chain)]\n"
+        let started = Date()
+        #expect(throws: ConfigError.self) {
+            _ = try ConfigLoader.load(text: text, path: "wide.yaml", environment: [:])
+        }
+        #expect(Date().timeIntervalSince(started) < 10)
+    }
+}
