@@ -16,6 +16,8 @@ public final class Daemon: @unchecked Sendable {
     let wake = Signal()
     /// The number of active runs per job in this process.
     private let active = Protected<[String: Int]>([:])
+    /// The ids of the runs this process is driving.
+    private let ownedRuns = Protected<Set<String>>([])
     private let finished = NSCondition()
     private var runningCount = 0
     let onTransition: @Sendable (RunRecord, LifecycleState, LifecycleState, String) -> Void
@@ -65,28 +67,51 @@ public final class Daemon: @unchecked Sendable {
     }
 
     /// Resumes or tears down every run the journal shows in flight that no other live nightshift process owns;
-    /// returns how many it started.
+    /// returns how many it started. The scheduler calls it again on every wake, so runs left by a `nightshift
+    /// start` that died are adopted while the daemon runs, not only when it starts.
     @discardableResult
     public func recover() throws -> Int {
+        try self.adoptUnownedRuns(quiet: false)
+    }
+
+    @discardableResult
+    private func adoptUnownedRuns(quiet: Bool) throws -> Int {
         let inFlight = try self.runtime.journal.activeRuns()
         var started = 0
-        for record in inFlight {
-            guard let runLock = try FileLock.tryAcquire(self.lockPath(run: record.runId)) else {
-                self.logger.notice(
-                    "Run in journal is owned by another nightshift process; leaving it alone",
-                    metadata: ["run.id": record.runId, "job": record.job, "state": record.state.rawValue]
+        for candidate in inFlight where !self.ownedRuns.current.contains(candidate.runId) {
+            let runLock: FileLock
+            do {
+                guard let lock = try FileLock.tryAcquire(self.lockPath(run: candidate.runId)) else {
+                    self.logger.log(
+                        level: quiet ? .debug : .notice,
+                        "Run in journal is owned by another nightshift process; leaving it alone",
+                        metadata: ["run.id": candidate.runId, "job": candidate.job, "state": candidate.state.rawValue]
+                    )
+                    continue
+                }
+                runLock = lock
+            } catch {
+                self.logger.error(
+                    "Run lock cannot be taken, so the run is not recovered now",
+                    metadata: ["run.id": candidate.runId, "job": candidate.job, "error": "\(error)"]
                 )
+                continue
+            }
+            // The owner may have finished the run between the journal read and the lock, so read it again.
+            let current = (try? self.runtime.journal.activeRuns().first { $0.runId == candidate.runId }) ?? nil
+            guard let record = current else {
+                runLock.release()
                 continue
             }
             // The job lock keeps other processes from starting a new run of this job during the recovery. Another
             // recovered run of the same job may hold it already; the teardown goes ahead regardless.
-            let jobLock = try FileLock.tryAcquire(self.lockPath(job: record.job))
+            let jobLock = try? FileLock.tryAcquire(self.lockPath(job: record.job))
             let job = self.runtime.configuration.job(named: record.job) ?? Daemon.placeholderJob(for: record)
             self.logger.notice(
                 "Recovering run from journal",
                 metadata: ["run.id": record.runId, "job": record.job, "state": record.state.rawValue]
             )
-            self.launch(job: job, record: record, resume: true, locks: [runLock] + (jobLock.map { [$0] } ?? []))
+            self.launch(job: job, record: record, resume: true, locks: [runLock] + ((jobLock ?? nil).map { [$0] } ?? []))
             started += 1
         }
         return started
@@ -193,6 +218,7 @@ public final class Daemon: @unchecked Sendable {
                 metadata: ["run.id": final.runId, "job": final.job, "state": final.state.rawValue]
             )
             locks.forEach { $0.release() }
+            self.ownedRuns.withLock { _ = $0.remove(record.runId) }
             self.active.withLock { $0[job.name] = max(0, ($0[job.name] ?? 1) - 1) }
             self.finished.lock()
             self.runningCount -= 1
@@ -202,14 +228,15 @@ public final class Daemon: @unchecked Sendable {
         }
         thread.name = "run-\(record.runId)"
         self.active.withLock { $0[job.name, default: 0] += 1 }
+        self.ownedRuns.withLock { _ = $0.insert(record.runId) }
         thread.start()
     }
 
     /// Runs the scheduler until `stop` is raised, then waits for every active run's teardown.
     ///
-    /// It sleeps until the earliest next fire time and does not poll in between. Each sleep lasts at most
-    /// `maxSleep` seconds, so a wall-clock jump is noticed.
-    public func runScheduler(maxSleep: Double = 300) {
+    /// It sleeps until the earliest next fire time. Each sleep lasts at most `maxSleep` seconds, so that a
+    /// wall-clock jump is noticed and runs left behind by a dead `nightshift start` are adopted within a minute.
+    public func runScheduler(maxSleep: Double = 60) {
         let jobs = self.runtime.configuration.jobs
         var schedules: [(job: TrainingJob, schedule: CronSchedule, zone: TimeZone)] = []
         for job in jobs {
@@ -231,6 +258,11 @@ public final class Daemon: @unchecked Sendable {
         self.logger.notice("Scheduler started", metadata: ["jobs": "\(schedules.count)"])
 
         while !self.stop.isRaised {
+            do {
+                try self.adoptUnownedRuns(quiet: true)
+            } catch {
+                self.logger.error("Reading the journal for unowned runs failed", metadata: ["error": "\(error)"])
+            }
             let now = Date()
             for entry in schedules {
                 guard let due = nextFire[entry.job.name], due <= now else { continue }

@@ -40,6 +40,9 @@ public enum LifecycleAction: Sendable, Equatable {
     /// lists machines by the run's name and reports any that remain with `otherMachineFound`.
     case deleteScript(after: Double)
     case notify(RunEventKind)
+    /// Try once to delete the startup script after teardown gave up on the machine. The script carries the Hub
+    /// token, so it must not stay at Paperspace just because the machine could not be confirmed gone.
+    case deleteScriptBestEffort
 }
 
 /// Limits and intervals the state machine applies, from the job's config.
@@ -303,7 +306,7 @@ public struct Lifecycle: Sendable {
         if now.timeIntervalSince(started) >= self.policy.teardownLimit {
             self.move(to: .needsAttention, reason: "teardown gave up after \(formatDuration(now.timeIntervalSince(started))): \(reason)", now: now)
             self.record.finishedAt = now
-            return [.notify(.teardownFailed)]
+            return [.notify(.teardownFailed), .deleteScriptBestEffort]
         }
         let delay = self.policy.teardownRetryDelay(failures: self.record.teardownFailures)
         let retryState: LifecycleState

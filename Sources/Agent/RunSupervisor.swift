@@ -119,6 +119,22 @@ public final class RunSupervisor: @unchecked Sendable {
             self.events.publish(kind, record: record, job: self.job)
             return nil
 
+        case .deleteScriptBestEffort:
+            do {
+                var ids = (try? self.machines.findStartupScripts(named: record.scriptName)) ?? []
+                if let id = record.scriptId, !ids.contains(id) { ids.append(id) }
+                for id in ids {
+                    try self.machines.deleteStartupScript(id: id)
+                    logger.notice("Startup script deleted after teardown gave up", metadata: ["script.id": id])
+                }
+            } catch {
+                logger.critical(
+                    "Startup script delete failed after teardown gave up; delete it by hand, it contains the Hub token",
+                    metadata: ["script.name": record.scriptName, "error": "\(error)"]
+                )
+            }
+            return nil
+
         case .createScript:
             return self.attempt("create startup script", logger: logger) {
                 let id = try self.machines.createStartupScript(name: record.scriptName, script: self.scriptText())
@@ -143,7 +159,11 @@ public final class RunSupervisor: @unchecked Sendable {
             if let cancelled = self.wait(delay, state: record.state) { return cancelled }
             return self.attempt("read machine state", logger: logger) {
                 guard let id = try self.machineId(for: record) else { return .machineObserved(state: nil) }
-                let state = try self.confirmedState(id: id, name: record.machineName, logger: logger)
+                // After a delete request a 404 is the expected answer, and a stale or failing list must not keep
+                // the run from finishing; before teardown, a 404 is cross-checked by name.
+                let state = record.state.isTeardown
+                    ? try self.machines.machineState(id: id)
+                    : try self.confirmedState(id: id, name: record.machineName, logger: logger)
                 logger.debug("Machine polled", metadata: ["machine.id": id, "machine.state": state ?? "gone"])
                 self.onPoll(record, state)
                 return .machineObserved(state: state)
@@ -178,12 +198,31 @@ public final class RunSupervisor: @unchecked Sendable {
         case .deleteScript(let delay):
             _ = self.wait(delay, state: record.state)
             return self.attempt("delete startup script", logger: logger) {
-                // A second machine with the run's name (a duplicate create) must not outlive the run.
-                let remaining = try self.machines.listMachines(named: record.machineName)
-                if let other = remaining.first {
+                // A second machine with the run's name (a duplicate create) must not outlive the run. When the list
+                // itself fails, the script is still deleted: it carries the Hub token.
+                var remaining: [(id: String, state: String)] = []
+                do {
+                    remaining = try self.machines.listMachines(named: record.machineName)
+                } catch {
+                    logger.warning(
+                        "Listing machines by name failed before the script delete; deleting the script anyway",
+                        metadata: ["machine.name": record.machineName, "error": "\(error)"]
+                    )
+                }
+                // A listed machine that a read by id no longer finds is a stale list entry, not a machine.
+                // A read that fails keeps the machine in, so a real duplicate is never skipped by accident.
+                let others = remaining.filter { listed in
+                    guard listed.id != record.machineId else { return false }
+                    do {
+                        return try self.machines.machineState(id: listed.id) != nil
+                    } catch {
+                        return true
+                    }
+                }
+                if let other = others.first {
                     logger.warning(
                         "Another machine with the run's name still exists; tearing it down",
-                        metadata: ["machine.id": other.id, "machine.state": other.state, "machines": "\(remaining.count)"]
+                        metadata: ["machine.id": other.id, "machine.state": other.state, "machines": "\(others.count)"]
                     )
                     return .otherMachineFound(id: other.id)
                 }

@@ -109,12 +109,12 @@ enum Commands {
             // `start` does not adopt them: resuming a run that is still training could keep it busy for hours.
             printError(
                 "nightshift: warning: \(orphans.count) run(s) in the journal were interrupted and no nightshift process "
-                    + "owns them (\(orphans.map(\.runId).joined(separator: ", "))); start `nightshift run` to finish "
-                    + "their teardown"
+                    + "owns them (\(orphans.map(\.runId).joined(separator: ", "))); a running `nightshift run` adopts "
+                    + "them within a minute, otherwise start one to finish their teardown"
             )
         }
         guard let record = daemon.startRun(of: job) else {
-            printError("nightshift: job \(name) already has an active run")
+            printError("nightshift: no run of \(name) was started; the log line above says why")
             return ExitCode.temporaryFailure.rawValue
         }
         writeLine("run \(record.runId) of \(name) started; machine name \(record.machineName)")

@@ -169,6 +169,23 @@ struct DaemonProcessTests {
         harness.expectNothingLeft()
     }
 
+    @Test func liveDaemonAdoptsRunOfKilledStart() throws {
+        let harness = try DaemonProcessHarness(maxDuration: "10s", schedule: "0 0 1 1 *")
+        let daemon = try harness.launch(["run"], log: "daemon.log")
+        let start = try harness.launch(["start", "gold-demo"], log: "start.log")
+        let running = try harness.waitForRun(timeout: 60) { $0.state == .running }
+        #expect(running != nil, "run never reached running:\n\(harness.output("start.log"))")
+        start.send(SIGKILL)
+        start.wait()
+        // The daemon looks for unowned runs on every scheduler wake, at least once a minute.
+        let finished = try harness.waitForRun(timeout: 100) { $0.state.isTerminal }
+        #expect(finished?.state == .failed, "daemon log:\n\(harness.output("daemon.log"))")
+        harness.expectNothingLeft()
+        daemon.send(SIGTERM)
+        #expect(DaemonProcessHarness.waitForExit(daemon, timeout: 30) == 0)
+        #expect(harness.output("daemon.log").contains("Recovering run from journal"))
+    }
+
     @Test func daemonFiresScheduleAndStopsOnSigterm() throws {
         let harness = try DaemonProcessHarness()
         let daemon = try harness.launch(["run"], log: "daemon.log")

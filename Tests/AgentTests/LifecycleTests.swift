@@ -140,7 +140,7 @@ private func finishTeardown(_ lifecycle: inout Lifecycle, from time: Date) -> [L
     var lifecycle = runningLifecycle()
     _ = lifecycle.handle(.cancelled(reason: "SIGTERM"), now: start)
     let actions = lifecycle.handle(.actionFailed(operation: "stop machine", message: "HTTP 500"), now: start.addingTimeInterval(3600))
-    #expect(actions == [.notify(.teardownFailed)])
+    #expect(actions == [.notify(.teardownFailed), .deleteScriptBestEffort])
     #expect(lifecycle.state == .needsAttention)
 }
 
