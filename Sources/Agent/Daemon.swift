@@ -12,8 +12,6 @@ public final class Daemon: @unchecked Sendable {
     public let runtime: Runtime
     let logger: Logger
     let stop: Signal
-    /// Raised to wake the scheduler early, for example when a run finishes.
-    let wake = Signal()
     /// The number of active runs per job in this process.
     private let active = Protected<[String: Int]>([:])
     /// The ids of the runs this process is driving.
@@ -224,7 +222,6 @@ public final class Daemon: @unchecked Sendable {
             self.runningCount -= 1
             self.finished.broadcast()
             self.finished.unlock()
-            self.wake.raise()
         }
         thread.name = "run-\(record.runId)"
         self.active.withLock { $0[job.name, default: 0] += 1 }
