@@ -11,7 +11,9 @@ final class DaemonProcessHarness {
     let environment: DemoEnvironment
     let configPath: String
 
-    init(trainCommand: String = "sleep 600", maxDuration: String = "10m", schedule: String = "* * * * *") throws {
+    /// The default schedule fires only on 1 January, so a daemon started for a recovery test never starts a run of
+    /// its own in the middle of the test.
+    init(trainCommand: String = "sleep 600", maxDuration: String = "10m", schedule: String = "0 0 1 1 *") throws {
         self.root = NSTemporaryDirectory() + "nightshift-process-\(UUID().uuidString)"
         self.environment = try DemoEnvironment(root: self.root, machineDelay: 0.3)
         self.configPath = self.root + "/nightshift.yaml"
@@ -170,7 +172,7 @@ struct DaemonProcessTests {
     }
 
     @Test func liveDaemonAdoptsRunOfKilledStart() throws {
-        let harness = try DaemonProcessHarness(maxDuration: "10s", schedule: "0 0 1 1 *")
+        let harness = try DaemonProcessHarness(maxDuration: "10s")
         let daemon = try harness.launch(["run"], log: "daemon.log")
         let start = try harness.launch(["start", "gold-demo"], log: "start.log")
         let running = try harness.waitForRun(timeout: 60) { $0.state == .running }
@@ -187,7 +189,7 @@ struct DaemonProcessTests {
     }
 
     @Test func daemonFiresScheduleAndStopsOnSigterm() throws {
-        let harness = try DaemonProcessHarness()
+        let harness = try DaemonProcessHarness(schedule: "* * * * *")
         let daemon = try harness.launch(["run"], log: "daemon.log")
         // The schedule fires at the next minute boundary.
         let running = try harness.waitForRun(timeout: 100) { $0.state == .running }
