@@ -50,7 +50,9 @@ let package = Package(
         .target(name: "Demo", dependencies: ["StandIns", "Support"]),
         .executableTarget(
             name: "nightshift",
-            dependencies: ["Agent", "Config", "Demo", "Schedules", "StandIns", "Support", "Notifiers", "Paperspace", "Hub"]
+            dependencies: [
+                "Agent", "Config", "Demo", "Schedules", "StandIns", "Support", "Notifiers", "Paperspace", "Hub",
+            ]
         ),
 
         // Tests.
@@ -64,7 +66,9 @@ let package = Package(
         .testTarget(name: "StandInsTests", dependencies: ["StandIns", "Support"]),
         .testTarget(
             name: "AgentTests",
-            dependencies: ["Agent", "Demo", "StandIns", "Config", "Paperspace", "Hub", "Notifiers", "Schedules", "Support"]
+            dependencies: [
+                "Agent", "Demo", "StandIns", "Config", "Paperspace", "Hub", "Notifiers", "Schedules", "Support",
+            ]
         ),
     ]
 )

@@ -30,7 +30,9 @@ public struct PaperspaceMachineService: MachineService {
         try self.client.deleteStartupScript(id: id)
     }
 
-    public func ensureMachine(name: String, spec: MachineSpec, startupScriptId: String, autoShutdownHours: Int) throws -> String {
+    public func ensureMachine(name: String, spec: MachineSpec, startupScriptId: String, autoShutdownHours: Int) throws
+        -> String
+    {
         let request = MachineCreateRequest(
             name: name,
             machineType: spec.type,
@@ -87,20 +89,32 @@ public struct HubResultStore: ResultStore {
         guard let status = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
             let exitCode = status["exit_code"] as? Int
         else {
-            return RunResults(succeeded: false, reason: "the status record \(statusPath) is not valid JSON", commitURL: nil)
+            return RunResults(
+                succeeded: false,
+                reason: "the status record \(statusPath) is not valid JSON",
+                commitURL: nil
+            )
         }
         let head = try self.client.headCommit(repo: job.modelRepo, type: .model)
         let commitURL = self.client.commitURL(repo: job.modelRepo, type: .model, commit: head)
         if exitCode != 0 {
             let step = (status["failed_step"] as? String).flatMap { $0.isEmpty ? nil : $0 } ?? "unknown"
-            return RunResults(succeeded: false, reason: "step \(step) exited with status \(exitCode)", commitURL: commitURL)
+            return RunResults(
+                succeeded: false,
+                reason: "step \(step) exited with status \(exitCode)",
+                commitURL: commitURL
+            )
         }
         let paths = try self.client.listFiles(repo: job.modelRepo, type: .model).filter { $0.type == .file }.map(\.path)
         for output in job.outputs {
             let trimmed = output.hasSuffix("/") ? String(output.dropLast()) : output
             let present = paths.contains { $0 == trimmed || $0.hasPrefix(trimmed + "/") }
             if !present {
-                return RunResults(succeeded: false, reason: "output \(output) is missing from \(job.modelRepo)", commitURL: commitURL)
+                return RunResults(
+                    succeeded: false,
+                    reason: "output \(output) is missing from \(job.modelRepo)",
+                    commitURL: commitURL
+                )
             }
         }
         return RunResults(succeeded: true, reason: nil, commitURL: commitURL)
@@ -121,7 +135,8 @@ public struct NotifierEventSink: RunEventSink {
         let cost = job.machine.hourlyRate.map { $0 * duration / 3600 }
         var reason = record.outcome?.reason
         if kind == .teardownFailed {
-            reason = "teardown of machine \(record.machineId ?? record.machineName) did not finish; "
+            reason =
+                "teardown of machine \(record.machineId ?? record.machineName) did not finish; "
                 + "check the Paperspace console and delete it by hand"
         }
         let notification = RunNotification(
@@ -169,10 +184,15 @@ public struct Runtime: Sendable {
         )
         var notifiers: [(notifier: any Notifier, events: Set<RunEventKind>)] = []
         for settings in configuration.notifiers {
-            let notifierHTTP = HTTPClient(totalTimeout: settings.timeout, logger: logger.with(["component": "notifier"]))
+            let notifierHTTP = HTTPClient(
+                totalTimeout: settings.timeout,
+                logger: logger.with(["component": "notifier"])
+            )
             switch settings.kind {
             case .slack:
-                notifiers.append((SlackNotifier(name: settings.name, url: settings.url.value, http: notifierHTTP), settings.events))
+                notifiers.append(
+                    (SlackNotifier(name: settings.name, url: settings.url.value, http: notifierHTTP), settings.events)
+                )
             case .webhook:
                 let notifier = try WebhookNotifier(
                     name: settings.name,

@@ -28,7 +28,8 @@ public final class Daemon: @unchecked Sendable {
         logger: Logger,
         stop: Signal,
         makeRunId: @escaping @Sendable (Date) -> String = Daemon.defaultRunId,
-        onTransition: @escaping @Sendable (RunRecord, LifecycleState, LifecycleState, String) -> Void = { _, _, _, _ in },
+        onTransition: @escaping @Sendable (RunRecord, LifecycleState, LifecycleState, String) -> Void = { _, _, _, _ in
+        },
         onPoll: @escaping @Sendable (RunRecord, String?) -> Void = { _, _ in }
     ) {
         self.runtime = runtime
@@ -109,7 +110,12 @@ public final class Daemon: @unchecked Sendable {
                 "Recovering run from journal",
                 metadata: ["run.id": record.runId, "job": record.job, "state": record.state.rawValue]
             )
-            self.launch(job: job, record: record, resume: true, locks: [runLock] + ((jobLock ?? nil).map { [$0] } ?? []))
+            self.launch(
+                job: job,
+                record: record,
+                resume: true,
+                locks: [runLock] + ((jobLock ?? nil).map { [$0] } ?? [])
+            )
             started += 1
         }
         return started
@@ -135,12 +141,18 @@ public final class Daemon: @unchecked Sendable {
             }
             jobLock = lock
             guard let ownLock = try FileLock.tryAcquire(self.lockPath(run: runId)) else {
-                self.logger.error("Run not started because its run id is already locked", metadata: ["job": job.name, "run.id": runId])
+                self.logger.error(
+                    "Run not started because its run id is already locked",
+                    metadata: ["job": job.name, "run.id": runId]
+                )
                 return nil
             }
             runLock = ownLock
         } catch {
-            self.logger.error("Run not started because its lock file cannot be opened", metadata: ["job": job.name, "error": "\(error)"])
+            self.logger.error(
+                "Run not started because its lock file cannot be opened",
+                metadata: ["job": job.name, "error": "\(error)"]
+            )
             return nil
         }
         let record = RunRecord(
@@ -155,7 +167,10 @@ public final class Daemon: @unchecked Sendable {
             try self.runtime.journal.save(record, transitions: [])
         } catch {
             // Without a journal entry a crash could leak the machine, so the run does not start.
-            self.logger.error("Run not started because the journal write failed", metadata: ["job": job.name, "error": "\(error)"])
+            self.logger.error(
+                "Run not started because the journal write failed",
+                metadata: ["job": job.name, "error": "\(error)"]
+            )
             return nil
         }
         self.launch(job: job, record: record, resume: false, locks: [runLock, jobLock])
@@ -237,8 +252,12 @@ public final class Daemon: @unchecked Sendable {
         let jobs = self.runtime.configuration.jobs
         var schedules: [(job: TrainingJob, schedule: CronSchedule, zone: TimeZone)] = []
         for job in jobs {
-            guard let schedule = try? CronSchedule(parsing: job.schedule), let zone = TimeZone(identifier: job.timeZone) else {
-                self.logger.error("Job has an invalid schedule and will not run", metadata: ["job": job.name, "schedule": job.schedule])
+            guard let schedule = try? CronSchedule(parsing: job.schedule), let zone = TimeZone(identifier: job.timeZone)
+            else {
+                self.logger.error(
+                    "Job has an invalid schedule and will not run",
+                    metadata: ["job": job.name, "schedule": job.schedule]
+                )
                 continue
             }
             schedules.append((job, schedule, zone))

@@ -67,7 +67,11 @@ public final class Journal: @unchecked Sendable {
     }
 
     /// Writes `record` and the transitions that led to it in one transaction.
-    public func save(_ record: RunRecord, transitions: [(from: LifecycleState, to: LifecycleState, reason: String)] = [], at now: Date = Date()) throws {
+    public func save(
+        _ record: RunRecord,
+        transitions: [(from: LifecycleState, to: LifecycleState, reason: String)] = [],
+        at now: Date = Date()
+    ) throws {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .secondsSince1970
         let json = String(decoding: try encoder.encode(record), as: UTF8.self)
@@ -122,7 +126,10 @@ public final class Journal: @unchecked Sendable {
     /// Returns the runs of `job` (or of all jobs), newest first.
     public func runs(job: String? = nil, limit: Int = 50) throws -> [RunRecord] {
         if let job {
-            return try self.records("SELECT record FROM runs WHERE job = ? ORDER BY started_at DESC LIMIT ?", [.text(job), .integer(limit)])
+            return try self.records(
+                "SELECT record FROM runs WHERE job = ? ORDER BY started_at DESC LIMIT ?",
+                [.text(job), .integer(limit)]
+            )
         }
         return try self.records("SELECT record FROM runs ORDER BY started_at DESC LIMIT ?", [.integer(limit)])
     }
@@ -135,7 +142,9 @@ public final class Journal: @unchecked Sendable {
     public func transitions(runId: String) throws -> [(from: String, to: String, reason: String, at: Date)] {
         self.lock.lock()
         defer { self.lock.unlock() }
-        let statement = try self.prepare("SELECT from_state, to_state, reason, at FROM transitions WHERE run_id = ? ORDER BY id")
+        let statement = try self.prepare(
+            "SELECT from_state, to_state, reason, at FROM transitions WHERE run_id = ? ORDER BY id"
+        )
         defer { sqlite3_finalize(statement) }
         try self.bind([.text(runId)], to: statement)
         var result: [(from: String, to: String, reason: String, at: Date)] = []
@@ -188,7 +197,8 @@ public final class Journal: @unchecked Sendable {
     /// Rebuilds a run that needs teardown from the indexed columns of a row whose record JSON is unreadable.
     private static func rebuiltRecord(from statement: OpaquePointer?, decodingError: Error) -> RunRecord {
         func text(_ column: Int32) -> String? {
-            sqlite3_column_type(statement, column) == SQLITE_NULL ? nil : String(cString: sqlite3_column_text(statement, column))
+            sqlite3_column_type(statement, column) == SQLITE_NULL
+                ? nil : String(cString: sqlite3_column_text(statement, column))
         }
         let startedAt = Date(timeIntervalSince1970: sqlite3_column_double(statement, 5))
         var record = RunRecord(

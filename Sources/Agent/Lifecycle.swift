@@ -137,7 +137,11 @@ public struct Lifecycle: Sendable {
                 self.record.outcome = RunRecord.Outcome(succeeded: true, failedState: nil, reason: nil)
                 return self.beginTeardown(reason: "job succeeded", now: now, machineIsOff: true)
             }
-            return self.fail(reason: reason ?? "the status record does not report success", now: now, machineIsOff: true)
+            return self.fail(
+                reason: reason ?? "the status record does not report success",
+                now: now,
+                machineIsOff: true
+            )
 
         case .stopRequested:
             guard self.record.state == .stopping else { return [] }
@@ -187,7 +191,11 @@ public struct Lifecycle: Sendable {
             guard let machineState else {
                 // Not found by id nor by name. That may still be a stale read, so teardown runs in full: a stop and
                 // a delete of a machine that is really gone are answered with 404, which counts as done.
-                return self.fail(reason: "the machine disappeared from Paperspace while the job ran", now: now, machineIsOff: false)
+                return self.fail(
+                    reason: "the machine disappeared from Paperspace while the job ran",
+                    now: now,
+                    machineIsOff: false
+                )
             }
             if machineState == "off" {
                 // The startup script powered the machine off: the job is over, successfully or not.
@@ -217,7 +225,11 @@ public struct Lifecycle: Sendable {
         case .waitingForOff:
             guard let machineState else {
                 // The delete is still sent, because only a confirmed delete proves the machine is gone.
-                self.move(to: .deleting, reason: "machine not found after the stop request; deleting to make sure", now: now)
+                self.move(
+                    to: .deleting,
+                    reason: "machine not found after the stop request; deleting to make sure",
+                    now: now
+                )
                 return [.deleteMachine(after: 0)]
             }
             if machineState == "off" {
@@ -227,7 +239,8 @@ public struct Lifecycle: Sendable {
             if elapsedInState >= self.policy.stopTimeout {
                 return self.retryTeardown(
                     step: .stopping,
-                    reason: "machine stuck in \(machineState) for \(formatDuration(elapsedInState)) after the stop request",
+                    reason:
+                        "machine stuck in \(machineState) for \(formatDuration(elapsedInState)) after the stop request",
                     now: now
                 )
             }
@@ -242,7 +255,8 @@ public struct Lifecycle: Sendable {
             if elapsedInState >= self.policy.deleteTimeout {
                 return self.retryTeardown(
                     step: .deleting,
-                    reason: "machine still listed as \(machineState) \(formatDuration(elapsedInState)) after the delete request",
+                    reason:
+                        "machine still listed as \(machineState) \(formatDuration(elapsedInState)) after the delete request",
                     now: now
                 )
             }
@@ -267,7 +281,11 @@ public struct Lifecycle: Sendable {
         if state == .waitingForReady || state == .running {
             // A failed poll is retried while the deadline allows; the HTTP client already retried transient errors.
             if now >= self.record.deadline {
-                return self.fail(reason: "\(operation) failed past the deadline: \(message)", now: now, machineIsOff: false)
+                return self.fail(
+                    reason: "\(operation) failed past the deadline: \(message)",
+                    now: now,
+                    machineIsOff: false
+                )
             }
             self.transitions.append((state, state, "\(operation) failed, polling again: \(message)"))
             let interval = state == .running ? self.policy.runningPoll : self.policy.startupPoll
@@ -304,7 +322,11 @@ public struct Lifecycle: Sendable {
         self.record.teardownFailures += 1
         let started = self.record.teardownStartedAt ?? now
         if now.timeIntervalSince(started) >= self.policy.teardownLimit {
-            self.move(to: .needsAttention, reason: "teardown gave up after \(formatDuration(now.timeIntervalSince(started))): \(reason)", now: now)
+            self.move(
+                to: .needsAttention,
+                reason: "teardown gave up after \(formatDuration(now.timeIntervalSince(started))): \(reason)",
+                now: now
+            )
             self.record.finishedAt = now
             return [.notify(.teardownFailed), .deleteScriptBestEffort]
         }

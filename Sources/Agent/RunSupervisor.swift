@@ -31,7 +31,8 @@ public final class RunSupervisor: @unchecked Sendable {
         logger: Logger,
         cancel: Signal,
         scriptText: @escaping () -> String,
-        onTransition: @escaping @Sendable (RunRecord, LifecycleState, LifecycleState, String) -> Void = { _, _, _, _ in },
+        onTransition: @escaping @Sendable (RunRecord, LifecycleState, LifecycleState, String) -> Void = { _, _, _, _ in
+        },
         onPoll: @escaping @Sendable (RunRecord, String?) -> Void = { _, _ in }
     ) {
         self.job = job
@@ -104,7 +105,8 @@ public final class RunSupervisor: @unchecked Sendable {
                 "state.from": transition.from.rawValue, "state.to": transition.to.rawValue, "reason": transition.reason,
             ]
             if let id = lifecycle.record.machineId { metadata["machine.id"] = id }
-            let level: Logger.Level = transition.to == .needsAttention ? .critical : (transition.to == .failed ? .error : .notice)
+            let level: Logger.Level =
+                transition.to == .needsAttention ? .critical : (transition.to == .failed ? .error : .notice)
             logger.log(level: level, "Run state changed", metadata: metadata)
             self.onTransition(lifecycle.record, transition.from, transition.to, transition.reason)
         }
@@ -161,7 +163,8 @@ public final class RunSupervisor: @unchecked Sendable {
                 guard let id = try self.machineId(for: record) else { return .machineObserved(state: nil) }
                 // After a delete request a 404 is the expected answer, and a stale or failing list must not keep
                 // the run from finishing; before teardown, a 404 is cross-checked by name.
-                let state = record.state.isTeardown
+                let state =
+                    record.state.isTeardown
                     ? try self.machines.machineState(id: id)
                     : try self.confirmedState(id: id, name: record.machineName, logger: logger)
                 logger.debug("Machine polled", metadata: ["machine.id": id, "machine.state": state ?? "gone"])
@@ -172,7 +175,11 @@ public final class RunSupervisor: @unchecked Sendable {
         case .checkResults:
             return self.attempt("read results from the model repo", logger: logger) {
                 let results = try self.results.checkResults(runId: record.runId, job: self.job)
-                return .resultsChecked(succeeded: results.succeeded, reason: results.reason, commitURL: results.commitURL)
+                return .resultsChecked(
+                    succeeded: results.succeeded,
+                    reason: results.reason,
+                    commitURL: results.commitURL
+                )
             }
 
         case .stopMachine(let delay):

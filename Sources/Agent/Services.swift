@@ -10,7 +10,8 @@ public protocol MachineService: Sendable {
     /// Deletes a startup script; succeeds when it is already gone.
     func deleteStartupScript(id: String) throws
     /// Creates the machine, or adopts one that already has `name`; returns its id. Never creates a duplicate.
-    func ensureMachine(name: String, spec: MachineSpec, startupScriptId: String, autoShutdownHours: Int) throws -> String
+    func ensureMachine(name: String, spec: MachineSpec, startupScriptId: String, autoShutdownHours: Int) throws
+        -> String
     /// Returns every machine whose name is exactly `name`, with its state, oldest first.
     func listMachines(named name: String) throws -> [(id: String, state: String)]
     /// Returns the machine's state, or nil when Paperspace no longer knows it.

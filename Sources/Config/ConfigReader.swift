@@ -277,7 +277,8 @@ final class ConfigReader {
         switch failure {
         case .unset(let name):
             // systemd sets CREDENTIALS_DIRECTORY itself, so the usual advice does not fit that variable.
-            let fix = name == "CREDENTIALS_DIRECTORY"
+            let fix =
+                name == "CREDENTIALS_DIRECTORY"
                 ? "systemd sets `CREDENTIALS_DIRECTORY` for a unit with `LoadCredential=`; outside systemd, set it "
                     + "to the directory that holds the credential files, for example "
                     + "`CREDENTIALS_DIRECTORY=/etc/nightshift/credentials nightshift validate`"

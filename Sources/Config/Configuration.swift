@@ -92,7 +92,11 @@ public struct PaperspaceSettings: Sendable {
     /// The first part of every machine and startup script name this agent creates. Default `nightshift`.
     public var namePrefix: String
 
-    public init(endpoint: String = PaperspaceSettings.defaultEndpoint, apiKey: Secret? = nil, namePrefix: String = "nightshift") {
+    public init(
+        endpoint: String = PaperspaceSettings.defaultEndpoint,
+        apiKey: Secret? = nil,
+        namePrefix: String = "nightshift"
+    ) {
         self.endpoint = endpoint
         self.apiKey = apiKey
         self.namePrefix = namePrefix
@@ -308,7 +312,15 @@ public struct ConfigDiagnostic: Sendable, CustomStringConvertible, Equatable {
     /// What to do about it.
     public var fix: String
 
-    public init(severity: Severity = .error, file: String, line: Int, column: Int, key: String, message: String, fix: String) {
+    public init(
+        severity: Severity = .error,
+        file: String,
+        line: Int,
+        column: Int,
+        key: String,
+        message: String,
+        fix: String
+    ) {
         self.severity = severity
         self.file = file
         self.line = line

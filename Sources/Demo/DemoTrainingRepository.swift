@@ -84,7 +84,13 @@ enum DemoTickData {
                 let step = (Double(generator.next() % 2001) - 1000) / 1000 * 0.8
                 price = max(1, price + step)
                 let seconds = tick * 60
-                csv += String(format: "2026-12-%02dT%02d:%02d:00Z,%.2f\n", day, seconds / 3600, (seconds / 60) % 60, price)
+                csv += String(
+                    format: "2026-12-%02dT%02d:%02d:00Z,%.2f\n",
+                    day,
+                    seconds / 3600,
+                    (seconds / 60) % 60,
+                    price
+                )
             }
             result[String(format: "ticks/gold-2026-12-%02d.csv", day)] = Data(csv.utf8)
         }

@@ -43,7 +43,12 @@ public struct HTTPClientRequest: Sendable {
     }
 
     /// Returns a request with `object` as its JSON body and the JSON content type set.
-    public static func json(_ method: String, _ url: String, _ object: Any, headers: [(name: String, value: String)] = [])
+    public static func json(
+        _ method: String,
+        _ url: String,
+        _ object: Any,
+        headers: [(name: String, value: String)] = []
+    )
         throws -> HTTPClientRequest
     {
         let body = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
@@ -120,7 +125,12 @@ public struct RetryPolicy: Sendable {
     /// Statuses that are retried. Transport errors are always retried while attempts remain.
     public var retryableStatuses: Set<Int>
 
-    public init(maxAttempts: Int, baseDelay: Double, maxDelay: Double, retryableStatuses: Set<Int> = [408, 429, 500, 502, 503, 504]) {
+    public init(
+        maxAttempts: Int,
+        baseDelay: Double,
+        maxDelay: Double,
+        retryableStatuses: Set<Int> = [408, 429, 500, 502, 503, 504]
+    ) {
         self.maxAttempts = maxAttempts
         self.baseDelay = baseDelay
         self.maxDelay = maxDelay
@@ -188,13 +198,14 @@ public final class HTTPClient: Sendable {
         self.totalTimeout = totalTimeout
         self.userAgent = userAgent
         self.logger = logger
-        self.sleep = sleep ?? { seconds, cancel in
-            if let cancel {
-                return !cancel.wait(seconds: seconds)
+        self.sleep =
+            sleep ?? { seconds, cancel in
+                if let cancel {
+                    return !cancel.wait(seconds: seconds)
+                }
+                Thread.sleep(forTimeInterval: seconds)
+                return true
             }
-            Thread.sleep(forTimeInterval: seconds)
-            return true
-        }
     }
 
     private static let initializeCurl: Void = {
@@ -233,8 +244,11 @@ public final class HTTPClient: Sendable {
                 if attempt >= retry.maxAttempts {
                     if retry.maxAttempts == 1 { return response }
                     throw HTTPClientError.retriesExhausted(
-                        method: request.method, url: request.displayURL, attempts: attempt,
-                        lastStatus: response.status, lastError: nil
+                        method: request.method,
+                        url: request.displayURL,
+                        attempts: attempt,
+                        lastStatus: response.status,
+                        lastError: nil
                     )
                 }
             } catch let error as HTTPClientError where error.isTransport {
@@ -242,8 +256,11 @@ public final class HTTPClient: Sendable {
                 if attempt >= retry.maxAttempts {
                     if retry.maxAttempts == 1 { throw error }
                     throw HTTPClientError.retriesExhausted(
-                        method: request.method, url: request.displayURL, attempts: attempt,
-                        lastStatus: nil, lastError: error.description
+                        method: request.method,
+                        url: request.displayURL,
+                        attempts: attempt,
+                        lastStatus: nil,
+                        lastError: error.description
                     )
                 }
             }
@@ -266,7 +283,12 @@ public final class HTTPClient: Sendable {
     /// Performs exactly one attempt of `request`.
     public func performOnce(_ request: HTTPClientRequest) throws -> HTTPClientResponse {
         guard let handle = curl_easy_init() else {
-            throw HTTPClientError.transport(method: request.method, url: request.displayURL, code: -1, message: "curl_easy_init failed")
+            throw HTTPClientError.transport(
+                method: request.method,
+                url: request.displayURL,
+                code: -1,
+                message: "curl_easy_init failed"
+            )
         }
         defer { curl_easy_cleanup(handle) }
 
@@ -312,14 +334,23 @@ public final class HTTPClient: Sendable {
             nightshift_curl_setopt_offset(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
             body.withUnsafeBytes { buffer in
                 let pointer = buffer.baseAddress?.assumingMemoryBound(to: CChar.self)
-                _ = nightshift_curl_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: pointer ?? UnsafePointer<CChar>(bitPattern: 1)))
+                _ = nightshift_curl_setopt_pointer(
+                    handle,
+                    CURLOPT_COPYPOSTFIELDS,
+                    UnsafeMutableRawPointer(mutating: pointer ?? UnsafePointer<CChar>(bitPattern: 1))
+                )
             }
         }
 
         let code = curl_easy_perform(handle)
         guard code == CURLE_OK else {
             let message = String(cString: curl_easy_strerror(code))
-            throw HTTPClientError.transport(method: request.method, url: request.displayURL, code: Int(code.rawValue), message: message)
+            throw HTTPClientError.transport(
+                method: request.method,
+                url: request.displayURL,
+                code: Int(code.rawValue),
+                message: message
+            )
         }
         var status = 0
         nightshift_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)

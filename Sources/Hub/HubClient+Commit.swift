@@ -47,10 +47,15 @@ extension HubClient {
         let title = lines.first.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
         let description = lines.count > 1 ? lines[1].trimmingCharacters(in: .whitespacesAndNewlines) : ""
         let operations = try self.commitOperations(
-            files: files, deletions: deletions, title: title, operation: operation)
+            files: files,
+            deletions: deletions,
+            title: title,
+            operation: operation
+        )
         if let parentCommit, !(isCommitID(parentCommit) && (5...40).contains(parentCommit.count)) {
             throw HubError.invalidArgument(
-                operation: operation, detail: "parentCommit \"\(parentCommit)\" is not 5 to 40 hexadecimal digits"
+                operation: operation,
+                detail: "parentCommit \"\(parentCommit)\" is not 5 to 40 hexadecimal digits"
             )
         }
 
@@ -65,7 +70,11 @@ extension HubClient {
         while true {
             attempt += 1
             let body = try self.commitPayload(
-                title: title, description: description, parent: parent, operations: operations)
+                title: title,
+                description: description,
+                parent: parent,
+                operations: operations
+            )
             let failure: CommitFailure
             switch self.postCommit(operation, url: url, body: body, repo: repo, type: type, revision: revision) {
             case .committed(let oid):
@@ -87,7 +96,12 @@ extension HubClient {
             }
             if failure.mayHaveLanded || isLateConflict,
                 let landed = self.findLandedCommit(
-                    title: title, after: previousHead, repo: repo, type: type, revision: revision)
+                    title: title,
+                    after: previousHead,
+                    repo: repo,
+                    type: type,
+                    revision: revision
+                )
             {
                 var adopted = metadata
                 adopted["commit.oid"] = landed
@@ -164,7 +178,8 @@ extension HubClient {
         var body = Data()
         for line in [["key": "header", "value": header]] + operations {
             body.append(
-                try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys, .withoutEscapingSlashes]))
+                try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys, .withoutEscapingSlashes])
+            )
             body.append(0x0A)
         }
         return body
@@ -182,8 +197,13 @@ extension HubClient {
         let response: HTTPClientResponse
         do {
             response = try self.send(
-                operation, method: "POST", url: url, headers: [("Content-Type", "application/x-ndjson")], body: body,
-                retry: .never, metadata: ["hub.repo": repo, "hub.revision": revision, "commit.bytes": "\(body.count)"]
+                operation,
+                method: "POST",
+                url: url,
+                headers: [("Content-Type", "application/x-ndjson")],
+                body: body,
+                retry: .never,
+                metadata: ["hub.repo": repo, "hub.revision": revision, "commit.bytes": "\(body.count)"]
             )
         } catch let error as HubError {
             return .failed(CommitFailure(error: error, mayHaveLanded: true, retryable: true))
@@ -194,7 +214,9 @@ extension HubClient {
         if response.isSuccess {
             guard let oid = (response.json as? [String: Any])?["commitOid"] as? String, isCommitID(oid) else {
                 let error = HubError.invalidResponse(
-                    operation: operation, detail: "the body has no \"commitOid\" field")
+                    operation: operation,
+                    detail: "the body has no \"commitOid\" field"
+                )
                 return .failed(CommitFailure(error: error, mayHaveLanded: true, retryable: false))
             }
             return .committed(oid)
@@ -240,7 +262,10 @@ extension HubClient {
         let commits: [Any]
         do {
             let response = try self.send(
-                operation, method: "GET", url: url, retry: self.retry,
+                operation,
+                method: "GET",
+                url: url,
+                retry: self.retry,
                 metadata: ["hub.repo": repo, "hub.revision": revision]
             )
             guard response.isSuccess else {

@@ -123,7 +123,8 @@ extension HubClient {
             }
         guard valid else {
             throw HubError.invalidArgument(
-                operation: operation, detail: "repo id \"\(repo)\" is not of the form namespace/name"
+                operation: operation,
+                detail: "repo id \"\(repo)\" is not of the form namespace/name"
             )
         }
     }

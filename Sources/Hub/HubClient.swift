@@ -38,7 +38,10 @@ public struct HubClient: Sendable {
         try self.checkRepoID(repo, operation: operation)
         let url = self.apiBase(repo, type) + "/revision/" + encodedComponent(revision)
         let response = try self.send(
-            operation, method: "GET", url: url, retry: self.retry,
+            operation,
+            method: "GET",
+            url: url,
+            retry: self.retry,
             metadata: ["hub.repo": repo, "hub.revision": revision]
         )
         guard response.isSuccess else {
@@ -80,7 +83,10 @@ public struct HubClient: Sendable {
         var visited: Set<String> = [url]
         for page in 1...HubClient.maxPages {
             let response = try self.send(
-                operation, method: "GET", url: url, retry: self.retry,
+                operation,
+                method: "GET",
+                url: url,
+                retry: self.retry,
                 metadata: ["hub.repo": repo, "hub.revision": revision, "page": "\(page)"]
             )
             guard response.isSuccess else {
@@ -99,19 +105,24 @@ public struct HubClient: Sendable {
             guard let next = nextLinkTarget(response.header("Link")) else {
                 if skipped > 0 {
                     self.logger.debug(
-                        "Skipped tree entries of unknown type", metadata: ["hub.repo": repo, "count": "\(skipped)"])
+                        "Skipped tree entries of unknown type",
+                        metadata: ["hub.repo": repo, "count": "\(skipped)"]
+                    )
                 }
                 return entries
             }
             let resolved = URL(string: next, relativeTo: URL(string: url))?.absoluteString ?? next
             guard visited.insert(resolved).inserted else {
                 throw HubError.invalidResponse(
-                    operation: operation, detail: "page \(page) links to a page already read")
+                    operation: operation,
+                    detail: "page \(page) links to a page already read"
+                )
             }
             url = resolved
         }
         throw HubError.invalidResponse(
-            operation: operation, detail: "the listing did not end after \(HubClient.maxPages) pages"
+            operation: operation,
+            detail: "the listing did not end after \(HubClient.maxPages) pages"
         )
     }
 
@@ -147,7 +158,8 @@ public struct HubClient: Sendable {
                     let next = URL(string: location, relativeTo: URL(string: url))?.absoluteString
                 else {
                     throw HubError.invalidResponse(
-                        operation: operation, detail: "redirect \(response.status) has no usable Location header"
+                        operation: operation,
+                        detail: "redirect \(response.status) has no usable Location header"
                     )
                 }
                 var hopMetadata = metadata
@@ -168,7 +180,8 @@ public struct HubClient: Sendable {
             return response.body
         }
         throw HubError.invalidResponse(
-            operation: operation, detail: "more than \(HubClient.maxRedirects) redirects"
+            operation: operation,
+            detail: "more than \(HubClient.maxRedirects) redirects"
         )
     }
 
@@ -181,7 +194,8 @@ public struct HubClient: Sendable {
     private func verify(_ data: Data, etag: String?, size: Int?, operation: String) throws {
         if let size, data.count != size {
             throw HubError.integrity(
-                operation: operation, detail: "received \(data.count) bytes, X-Linked-Size announced \(size)"
+                operation: operation,
+                detail: "received \(data.count) bytes, X-Linked-Size announced \(size)"
             )
         }
         guard var expected = etag else { return }
@@ -194,7 +208,8 @@ public struct HubClient: Sendable {
         let actual = Digest.sha256(data).hexString
         if actual != expected {
             throw HubError.integrity(
-                operation: operation, detail: "SHA-256 \(actual) differs from X-Linked-Etag \(expected)"
+                operation: operation,
+                detail: "SHA-256 \(actual) differs from X-Linked-Etag \(expected)"
             )
         }
     }

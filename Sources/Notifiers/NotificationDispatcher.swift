@@ -102,13 +102,21 @@ public final class NotificationDispatcher: @unchecked Sendable {
         self.condition.unlock()
 
         for name in names ?? [] where !known.contains(name) {
-            self.logger.warning("Notification target is not a configured notifier", metadata: metadata.merging(
-                ["notifier": name], uniquingKeysWith: { _, new in new }
-            ))
+            self.logger.warning(
+                "Notification target is not a configured notifier",
+                metadata: metadata.merging(
+                    ["notifier": name],
+                    uniquingKeysWith: { _, new in new }
+                )
+            )
         }
-        self.logger.debug("Notification queued", metadata: metadata.merging(
-            ["notifiers.count": String(queued)], uniquingKeysWith: { _, new in new }
-        ))
+        self.logger.debug(
+            "Notification queued",
+            metadata: metadata.merging(
+                ["notifiers.count": String(queued)],
+                uniquingKeysWith: { _, new in new }
+            )
+        )
         for index in started {
             let thread = Thread { [self] in self.drain(lane: index) }
             thread.name = "notifier-\(index)"
@@ -166,7 +174,8 @@ public final class NotificationDispatcher: @unchecked Sendable {
     /// Makes up to `retry.maxAttempts` attempts and logs the outcome of each.
     private func deliverWithRetries(_ notification: RunNotification, via notifier: any Notifier) {
         let metadata = NotificationDispatcher.metadata(for: notification).merging(
-            ["notifier": notifier.name], uniquingKeysWith: { _, new in new }
+            ["notifier": notifier.name],
+            uniquingKeysWith: { _, new in new }
         )
         let maxAttempts = max(1, self.retry.maxAttempts)
         for attempt in 1...maxAttempts {

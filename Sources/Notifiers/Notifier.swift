@@ -124,12 +124,16 @@ func postOnce(
         switch error {
         case .transport(_, _, let code, let message):
             throw NotifierError.transport(
-                notifier: notifier, displayURL: request.displayURL, message: "\(message) (curl error \(code))"
+                notifier: notifier,
+                displayURL: request.displayURL,
+                message: "\(message) (curl error \(code))"
             )
         case .retriesExhausted, .cancelled:
             // Unreachable with RetryPolicy.never, but kept as a transport failure rather than a crash.
             throw NotifierError.transport(
-                notifier: notifier, displayURL: request.displayURL, message: error.description
+                notifier: notifier,
+                displayURL: request.displayURL,
+                message: error.description
             )
         }
     }

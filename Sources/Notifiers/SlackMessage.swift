@@ -42,7 +42,8 @@ public enum SlackMessage {
         ]
         if notification.isUrgent {
             let machine = notification.machineId.map { "Machine \($0)" } ?? "The machine"
-            let warning = "*\(machine) may still be running and billing.* Check the Paperspace console "
+            let warning =
+                "*\(machine) may still be running and billing.* Check the Paperspace console "
                 + "and delete the machine if it still exists."
             blocks.append([
                 "type": "section",

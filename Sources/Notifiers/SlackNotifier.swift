@@ -30,7 +30,8 @@ public struct SlackNotifier: Notifier, CustomStringConvertible, CustomDebugStrin
         let body: Data
         do {
             body = try JSONSerialization.data(
-                withJSONObject: SlackMessage.payload(for: notification), options: [.sortedKeys]
+                withJSONObject: SlackMessage.payload(for: notification),
+                options: [.sortedKeys]
             )
         } catch {
             throw NotifierError.encodingFailed(notifier: self.name, message: "\(error)")
@@ -42,12 +43,18 @@ public struct SlackNotifier: Notifier, CustomStringConvertible, CustomDebugStrin
         }
         if response.status == 429 || (500..<600).contains(response.status) {
             throw NotifierError.retryableStatus(
-                notifier: self.name, displayURL: self.displayURL, status: response.status, response: snippet,
+                notifier: self.name,
+                displayURL: self.displayURL,
+                status: response.status,
+                response: snippet,
                 retryAfter: parseRetryAfter(response.header("Retry-After"))
             )
         }
         throw NotifierError.rejected(
-            notifier: self.name, displayURL: self.displayURL, status: response.status, response: snippet,
+            notifier: self.name,
+            displayURL: self.displayURL,
+            status: response.status,
+            response: snippet,
             fix: SlackNotifier.fix(status: response.status, errorCode: snippet)
         )
     }

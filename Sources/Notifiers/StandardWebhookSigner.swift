@@ -24,7 +24,8 @@ public struct StandardWebhookSigner: Sendable, CustomStringConvertible, CustomDe
         guard secret.hasPrefix(StandardWebhookSigner.secretPrefix) else {
             guard !secret.isEmpty else {
                 throw NotifierError.invalidSettings(
-                    notifier: notifier, problem: "the signing secret is empty",
+                    notifier: notifier,
+                    problem: "the signing secret is empty",
                     fix: "Set secret to a random value of at least 24 bytes, or remove it to send unsigned."
                 )
             }

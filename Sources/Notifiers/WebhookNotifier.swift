@@ -60,12 +60,18 @@ public struct WebhookNotifier: Notifier, CustomStringConvertible, CustomDebugStr
         }
         if response.status == 429 || (500..<600).contains(response.status) {
             throw NotifierError.retryableStatus(
-                notifier: self.name, displayURL: self.displayURL, status: response.status, response: snippet,
+                notifier: self.name,
+                displayURL: self.displayURL,
+                status: response.status,
+                response: snippet,
                 retryAfter: parseRetryAfter(response.header("Retry-After"))
             )
         }
         throw NotifierError.rejected(
-            notifier: self.name, displayURL: self.displayURL, status: response.status, response: snippet,
+            notifier: self.name,
+            displayURL: self.displayURL,
+            status: response.status,
+            response: snippet,
             fix: WebhookNotifier.fix(status: response.status)
         )
     }

@@ -107,7 +107,9 @@ extension PaperspaceClient {
             let delay = self.retry.delay(beforeRetry: posts, retryAfter: failure.retryAfter)
             failureContext["retry.delay_s"] = String(format: "%.2f", delay)
             self.logger.warning(
-                "No resource with the requested name exists; creating it again", metadata: failureContext)
+                "No resource with the requested name exists; creating it again",
+                metadata: failureContext
+            )
             _ = self.http.sleep(delay, nil)
         }
     }

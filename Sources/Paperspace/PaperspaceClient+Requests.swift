@@ -78,19 +78,22 @@ extension PaperspaceClient {
                 return items
             case (true?, nil):
                 throw PaperspaceError.invalidResponse(
-                    operation: call.operation, detail: "page \(page) has hasMore true but no nextPage cursor"
+                    operation: call.operation,
+                    detail: "page \(page) has hasMore true but no nextPage cursor"
                 )
             case (_, let next?):
                 guard seenCursors.insert(next).inserted else {
                     throw PaperspaceError.invalidResponse(
-                        operation: call.operation, detail: "page \(page) repeats the nextPage cursor \(next)"
+                        operation: call.operation,
+                        detail: "page \(page) repeats the nextPage cursor \(next)"
                     )
                 }
                 cursor = next
             }
         }
         throw PaperspaceError.invalidResponse(
-            operation: call.operation, detail: "the listing did not end after \(PaperspaceClient.maxPages) pages"
+            operation: call.operation,
+            detail: "the listing did not end after \(PaperspaceClient.maxPages) pages"
         )
     }
 
@@ -115,7 +118,9 @@ extension PaperspaceClient {
             full += " details: " + String(redacted.prefix(400))
         }
         return .api(
-            operation: operation, status: response.status, code: JSONFields(object).nonEmptyString("code"),
+            operation: operation,
+            status: response.status,
+            code: JSONFields(object).nonEmptyString("code"),
             message: self.redact(full)
         )
     }

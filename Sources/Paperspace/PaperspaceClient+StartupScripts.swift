@@ -18,7 +18,9 @@ extension PaperspaceClient {
             throw PaperspaceError.invalidRequest(operation: operation, detail: "the script text is empty")
         }
         let call = APICall(
-            operation: operation, method: "POST", path: ["startup-scripts"],
+            operation: operation,
+            method: "POST",
+            path: ["startup-scripts"],
             body: ["name": name, "script": script, "isRunOnce": runOnce],
             metadata: ["script.name": name, "script.bytes": "\(script.utf8.count)"]
         )
@@ -32,7 +34,9 @@ extension PaperspaceClient {
                 self.postOnce(call) { response in
                     let created = try self.decodeStartupScript(operation, response)
                     self.logger.info(
-                        "Startup script created", metadata: ["script.id": created.id, "script.name": name])
+                        "Startup script created",
+                        metadata: ["script.id": created.id, "script.name": name]
+                    )
                     return created
                 }
             }
@@ -63,7 +67,9 @@ extension PaperspaceClient {
     /// Deletes the startup script with `id`. A 404 means it is already gone and counts as success.
     public func deleteStartupScript(id: String) throws {
         let call = APICall(
-            operation: "delete startup script \(id)", method: "DELETE", path: ["startup-scripts", id],
+            operation: "delete startup script \(id)",
+            method: "DELETE",
+            path: ["startup-scripts", id],
             metadata: ["script.id": id]
         )
         let response = try self.send(call, retry: self.retry)

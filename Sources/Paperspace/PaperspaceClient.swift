@@ -40,7 +40,10 @@ public final class PaperspaceClient: Sendable {
     /// Returns the machine with `id`, or nil when Paperspace returns 404 or marks the machine deleted.
     public func getMachine(id: String) throws -> Machine? {
         let call = APICall(
-            operation: "get machine \(id)", method: "GET", path: ["machines", id], metadata: ["machine.id": id]
+            operation: "get machine \(id)",
+            method: "GET",
+            path: ["machines", id],
+            metadata: ["machine.id": id]
         )
         let response = try self.send(call, retry: self.retry)
         if response.status == 404 {
@@ -128,7 +131,9 @@ public final class PaperspaceClient: Sendable {
     /// `PaperspaceError.notFound` when the machine does not exist.
     public func stopMachine(id: String) throws {
         let call = APICall(
-            operation: "stop machine \(id)", method: "PATCH", path: ["machines", id, "stop"],
+            operation: "stop machine \(id)",
+            method: "PATCH",
+            path: ["machines", id, "stop"],
             metadata: ["machine.id": id]
         )
         let response = try self.send(call, retry: self.retry)
@@ -160,7 +165,10 @@ public final class PaperspaceClient: Sendable {
     /// Paperspace documents that a machine must be off before it is deleted, so stop it and wait for `off` first.
     public func deleteMachine(id: String) throws {
         let call = APICall(
-            operation: "delete machine \(id)", method: "DELETE", path: ["machines", id], metadata: ["machine.id": id]
+            operation: "delete machine \(id)",
+            method: "DELETE",
+            path: ["machines", id],
+            metadata: ["machine.id": id]
         )
         let response = try self.send(call, retry: self.retry)
         if response.status == 404 {
@@ -202,7 +210,10 @@ public final class PaperspaceClient: Sendable {
     /// Sends exactly one create and sorts the result into what `createWithoutDuplicates` needs to decide.
     private func postMachine(_ request: MachineCreateRequest) -> CreateOutcome<Machine> {
         let call = APICall(
-            operation: "create machine \(request.name)", method: "POST", path: ["machines"], body: request.body,
+            operation: "create machine \(request.name)",
+            method: "POST",
+            path: ["machines"],
+            body: request.body,
             metadata: ["machine.name": request.name, "machine.type": request.machineType]
         )
         return self.postOnce(call) { response in

@@ -44,7 +44,12 @@ struct CronFieldParser {
             high = self.field == .dayOfWeek && end == 0 ? 7 : end
             guard low <= high else {
                 throw .reversedRange(
-                    expression: self.expression, field: self.field, token: String(item), start: low, end: high)
+                    expression: self.expression,
+                    field: self.field,
+                    token: String(item),
+                    start: low,
+                    end: high
+                )
             }
         } else {
             low = try self.parseValue(range)

@@ -21,7 +21,8 @@ enum HubStandInCredential {
 extension HubStandIn {
     func handleHub(_ request: HTTPRequest) -> HTTPResponse {
         self.state.withLock { state in
-            let response = self.takeFault(for: request, &state)
+            let response =
+                self.takeFault(for: request, &state)
                 ?? self.respond(request) { try self.routeHub(request, &state) }
             state.requests.append(Self.record(request, response, isStorage: false))
             return response
@@ -30,7 +31,8 @@ extension HubStandIn {
 
     func handleStorage(_ request: HTTPRequest) -> HTTPResponse {
         self.state.withLock { state in
-            let response = self.takeFault(for: request, &state)
+            let response =
+                self.takeFault(for: request, &state)
                 ?? self.respond(request) { try self.routeStorage(request, &state) }
             state.requests.append(Self.record(request, response, isStorage: true))
             return response

@@ -2,7 +2,7 @@ import Foundation
 import Support
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One HTTP/1.1 request as received by a stand-in server.
@@ -68,8 +68,10 @@ public struct HTTPResponse: Sendable {
     }
 
     /// Returns a response whose body is `object` serialized as JSON.
-    public static func json(_ status: Int, _ object: Any, headers: [(name: String, value: String)] = []) -> HTTPResponse {
-        let body = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed]))
+    public static func json(_ status: Int, _ object: Any, headers: [(name: String, value: String)] = []) -> HTTPResponse
+    {
+        let body =
+            (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed]))
             ?? Data("null".utf8)
         return HTTPResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: body)
     }
@@ -78,8 +80,14 @@ public struct HTTPResponse: Sendable {
     public static let resetConnection = HTTPResponse(status: -1)
 
     /// Returns a plain-text response.
-    public static func text(_ status: Int, _ text: String, headers: [(name: String, value: String)] = []) -> HTTPResponse {
-        HTTPResponse(status: status, headers: [("Content-Type", "text/plain; charset=utf-8")] + headers, body: Data(text.utf8))
+    public static func text(_ status: Int, _ text: String, headers: [(name: String, value: String)] = [])
+        -> HTTPResponse
+    {
+        HTTPResponse(
+            status: status,
+            headers: [("Content-Type", "text/plain; charset=utf-8")] + headers,
+            body: Data(text.utf8)
+        )
     }
 
     static func reasonPhrase(_ status: Int) -> String {
@@ -221,7 +229,9 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
                 return
             }
             let keepAlive = (request.header("Connection")?.lowercased() != "close")
-            guard write(response, to: connection, keepAlive: keepAlive, isHead: request.method == "HEAD") else { return }
+            guard write(response, to: connection, keepAlive: keepAlive, isHead: request.method == "HEAD") else {
+                return
+            }
             if !keepAlive { return }
         }
     }

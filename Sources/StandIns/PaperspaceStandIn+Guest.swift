@@ -2,7 +2,7 @@ import Foundation
 import Support
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The guest side of a stand-in machine: its scratch directory, power shims and startup script process.
@@ -98,7 +98,10 @@ extension PaperspaceStandIn {
             machine.scriptExitStatus = nil
             self.logger.info("Startup script started", metadata: ["machine.id": machine.id, "pid": "\(pid)"])
         } catch {
-            self.logger.error("Startup script failed to start", metadata: ["machine.id": machine.id, "error": "\(error)"])
+            self.logger.error(
+                "Startup script failed to start",
+                metadata: ["machine.id": machine.id, "error": "\(error)"]
+            )
         }
     }
 
@@ -116,7 +119,10 @@ extension PaperspaceStandIn {
 
         let machineId = machine.id
         return try PaperspaceGuestProcess.spawn(
-            scriptPath: scriptPath, directory: directory, logPath: logPath, environment: environment
+            scriptPath: scriptPath,
+            directory: directory,
+            logPath: logPath,
+            environment: environment
         ) { [weak self] pid, status in
             self?.scriptEnded(machineId: machineId, pid: pid, status: status)
         }

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The machine state machine: timed transitions, power actions, events and auto-shutdown.
@@ -10,10 +10,17 @@ extension PaperspaceStandIn {
     /// transition marks `done`; it replaces, and cancels, any earlier pending event.
     @discardableResult
     func newEvent(
-        _ name: String, for machine: MachineRecord, in world: World, now: Date, pending: Bool = true
+        _ name: String,
+        for machine: MachineRecord,
+        in world: World,
+        now: Date,
+        pending: Bool = true
     ) -> EventRecord {
         let event = EventRecord(
-            id: UUID().uuidString.lowercased(), sequence: world.takeSequence(), name: name, machineId: machine.id,
+            id: UUID().uuidString.lowercased(),
+            sequence: world.takeSequence(),
+            name: name,
+            machineId: machine.id,
             now: now
         )
         world.events[event.id] = event

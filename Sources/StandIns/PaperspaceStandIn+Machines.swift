@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The validated body of `POST /machines`.
@@ -37,7 +37,9 @@ private struct MachineCreateRequest {
         }
         // NOTE: the schema allows 11 literal sizes that no copy of it lists; this range covers 50 GB to 2 TB.
         guard MachineCreateRequest.diskSizes.contains(diskSize) else {
-            throw PaperspaceAPIError.badRequest("Invalid input: `diskSize` must be from 50 to 2000 GB, got \(diskSize).")
+            throw PaperspaceAPIError.badRequest(
+                "Invalid input: `diskSize` must be from 50 to 2000 GB, got \(diskSize)."
+            )
         }
         self.diskSize = diskSize
         guard let regionText = try body.string("region") else {
@@ -98,7 +100,9 @@ extension PaperspaceStandIn {
 
     func listMachines(_ request: HTTPRequest) throws -> HTTPResponse {
         let query = try PageQuery(
-            request, orderByChoices: ["dtCreated", "name", "state"], defaultLimit: self.options.pageLimitDefault
+            request,
+            orderByChoices: ["dtCreated", "name", "state"],
+            defaultLimit: self.options.pageLimitDefault
         )
         var region: PaperspaceRegion?
         if let text = request.queryValue("region") {
@@ -144,7 +148,10 @@ extension PaperspaceStandIn {
     }
 
     func createMachine(_ request: HTTPRequest) throws -> HTTPResponse {
-        let create = try MachineCreateRequest(JSONBodyFields(request), startOnCreateDefault: self.options.startOnCreateDefault)
+        let create = try MachineCreateRequest(
+            JSONBodyFields(request),
+            startOnCreateDefault: self.options.startOnCreateDefault
+        )
         return try self.locked { world in
             var script: ScriptRecord?
             if let scriptId = create.startupScriptId {
@@ -161,9 +168,16 @@ extension PaperspaceStandIn {
             try self.prepareMachineDirectory(directory)
             let now = Date()
             let machine = MachineRecord(
-                id: id, sequence: world.takeSequence(), name: create.name, machineType: create.machineType,
-                templateId: create.templateId, region: create.region, diskSize: create.diskSize,
-                publicIpType: create.publicIpType, directory: directory, now: now
+                id: id,
+                sequence: world.takeSequence(),
+                name: create.name,
+                machineType: create.machineType,
+                templateId: create.templateId,
+                region: create.region,
+                diskSize: create.diskSize,
+                publicIpType: create.publicIpType,
+                directory: directory,
+                now: now
             )
             machine.networkId = create.networkId
             machine.autoSnapshotEnabled = create.autoSnapshotEnabled
@@ -334,7 +348,11 @@ extension PaperspaceStandIn {
 
     /// Handles a start on a running machine or a stop on an `off` one: 400, or a finished no-op event.
     private func redundantPowerCall(
-        _ machine: MachineRecord, _ name: String, _ message: String, _ world: World, _ now: Date
+        _ machine: MachineRecord,
+        _ name: String,
+        _ message: String,
+        _ world: World,
+        _ now: Date
     ) throws -> HTTPResponse {
         if self.options.rejectRedundantPowerCalls {
             throw PaperspaceAPIError.badRequest(message)

@@ -7,7 +7,9 @@ extension PaperspaceStandIn {
         let method = request.method.uppercased()
         func unsupported() -> PaperspaceAPIError {
             PaperspaceAPIError(
-                status: 405, code: "METHOD_NOT_SUPPORTED", message: "\(method) is not supported on \(request.path)."
+                status: 405,
+                code: "METHOD_NOT_SUPPORTED",
+                message: "\(method) is not supported on \(request.path)."
             )
         }
         switch (parts.first, parts.count) {

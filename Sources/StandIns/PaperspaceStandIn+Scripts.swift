@@ -24,7 +24,11 @@ extension PaperspaceStandIn {
     }
 
     func listScripts(_ request: HTTPRequest) throws -> HTTPResponse {
-        let query = try PageQuery(request, orderByChoices: ["dtCreated", "name"], defaultLimit: self.options.pageLimitDefault)
+        let query = try PageQuery(
+            request,
+            orderByChoices: ["dtCreated", "name"],
+            defaultLimit: self.options.pageLimitDefault
+        )
         let name = request.queryValue("name")
         return self.locked { world in
             let matching = world.scripts.values.filter { $0.dtDeleted == nil && (name == nil || $0.name == name) }
@@ -52,7 +56,12 @@ extension PaperspaceStandIn {
                 id = PaperspaceStandIn.makeID(prefix: "scr", length: 9)
             }
             let script = ScriptRecord(
-                id: id, sequence: world.takeSequence(), name: name, script: text, isRunOnce: isRunOnce, now: Date()
+                id: id,
+                sequence: world.takeSequence(),
+                name: name,
+                script: text,
+                isRunOnce: isRunOnce,
+                now: Date()
             )
             world.scripts[id] = script
             self.logger.info("Startup script created", metadata: ["script.id": id])
@@ -127,7 +136,10 @@ extension PaperspaceStandIn {
         return self.locked { world in
             let matching = world.events.values.filter { machineId == nil || $0.machineId == machineId }
             let page = query.page(
-                matching, sortValue: { event, _ in .number(event.sequence) }, sequence: \.sequence, json: \.json
+                matching,
+                sortValue: { event, _ in .number(event.sequence) },
+                sequence: \.sequence,
+                json: \.json
             )
             return .json(200, page)
         }

@@ -2,7 +2,7 @@ import Foundation
 import Support
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A stand-in for the Paperspace v1 machine API on 127.0.0.1, for tests and `nightshift demo`.
@@ -146,7 +146,8 @@ public final class PaperspaceStandIn: @unchecked Sendable {
     public func start() throws {
         do {
             try FileManager.default.createDirectory(
-                atPath: self.options.scratchDirectory, withIntermediateDirectories: true
+                atPath: self.options.scratchDirectory,
+                withIntermediateDirectories: true
             )
         } catch {
             throw StandInError.setup(
@@ -239,17 +240,29 @@ public final class PaperspaceStandIn: @unchecked Sendable {
             case .status(let code, let retryAfter, let count, let method, let fragment):
                 world.requestFaults.append(
                     ArmedRequestFault(
-                        action: .status(code: code, retryAfter: retryAfter), remaining: count, method: method,
+                        action: .status(code: code, retryAfter: retryAfter),
+                        remaining: count,
+                        method: method,
                         pathContains: fragment
                     )
                 )
             case .delay(let seconds, let count, let method, let fragment):
                 world.requestFaults.append(
-                    ArmedRequestFault(action: .delay(seconds: seconds), remaining: count, method: method, pathContains: fragment)
+                    ArmedRequestFault(
+                        action: .delay(seconds: seconds),
+                        remaining: count,
+                        method: method,
+                        pathContains: fragment
+                    )
                 )
             case .resetConnection(let count, let method, let fragment):
                 world.requestFaults.append(
-                    ArmedRequestFault(action: .resetConnection, remaining: count, method: method, pathContains: fragment)
+                    ArmedRequestFault(
+                        action: .resetConnection,
+                        remaining: count,
+                        method: method,
+                        pathContains: fragment
+                    )
                 )
             case .dropResponse(let count, let method, let fragment):
                 world.requestFaults.append(
@@ -300,8 +313,12 @@ public final class PaperspaceStandIn: @unchecked Sendable {
             recordedStatus = response.status
         }
         let record = PaperspaceStandInRequest(
-            method: request.method, path: request.path, query: request.rawQuery, body: request.body,
-            status: recordedStatus, date: Date()
+            method: request.method,
+            path: request.path,
+            query: request.rawQuery,
+            body: request.body,
+            status: recordedStatus,
+            date: Date()
         )
         self.locked { world in
             world.requests.append(record)

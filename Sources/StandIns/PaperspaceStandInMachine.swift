@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The cause of a stand-in machine's last stop.
@@ -112,9 +112,18 @@ final class MachineRecord {
     var deferred: DeferredPowerAction?
     let directory: String
 
-    init(id: String, sequence: Int, name: String, machineType: String, templateId: String, region: PaperspaceRegion,
-         diskSize: Int, publicIpType: String, directory: String, now: Date)
-    {
+    init(
+        id: String,
+        sequence: Int,
+        name: String,
+        machineType: String,
+        templateId: String,
+        region: PaperspaceRegion,
+        diskSize: Int,
+        publicIpType: String,
+        directory: String,
+        now: Date
+    ) {
         self.id = id
         self.sequence = sequence
         self.name = name
@@ -144,14 +153,27 @@ final class MachineRecord {
 
     func snapshot(at now: Date) -> PaperspaceStandInMachine {
         PaperspaceStandInMachine(
-            id: self.id, name: self.name, state: self.state.rawValue, machineType: self.machineType,
-            templateId: self.templateId, region: self.region.rawValue, diskSize: self.diskSize,
-            autoShutdownEnabled: self.autoShutdownEnabled, autoShutdownTimeout: self.autoShutdownTimeout,
-            startupScriptId: self.startupScriptId, bootCount: self.bootCount, scriptRunCount: self.scriptRunCount,
-            scriptExitStatus: self.scriptExitStatus, poweredOffByScript: self.poweredOffByScript,
-            powerOffCallCount: self.powerOffCallCount, lastStopCause: self.lastStopCause,
-            isDeleted: self.dtDeleted != nil, createdAt: self.dtCreated, deletedAt: self.dtDeleted,
-            secondsOn: self.secondsOn(at: now), directory: self.directory
+            id: self.id,
+            name: self.name,
+            state: self.state.rawValue,
+            machineType: self.machineType,
+            templateId: self.templateId,
+            region: self.region.rawValue,
+            diskSize: self.diskSize,
+            autoShutdownEnabled: self.autoShutdownEnabled,
+            autoShutdownTimeout: self.autoShutdownTimeout,
+            startupScriptId: self.startupScriptId,
+            bootCount: self.bootCount,
+            scriptRunCount: self.scriptRunCount,
+            scriptExitStatus: self.scriptExitStatus,
+            poweredOffByScript: self.poweredOffByScript,
+            powerOffCallCount: self.powerOffCallCount,
+            lastStopCause: self.lastStopCause,
+            isDeleted: self.dtDeleted != nil,
+            createdAt: self.dtCreated,
+            deletedAt: self.dtDeleted,
+            secondsOn: self.secondsOn(at: now),
+            directory: self.directory
         )
     }
 

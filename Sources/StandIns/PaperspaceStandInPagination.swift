@@ -73,7 +73,12 @@ struct PageQuery {
         let hasMore = sorted.count > pageItems.count
         var nextPage: Any = NSNull()
         if hasMore, let last = pageItems.last {
-            nextPage = PageQuery.encode(last.key.0, sequence: last.key.1, orderBy: self.orderBy, ascending: self.ascending)
+            nextPage = PageQuery.encode(
+                last.key.0,
+                sequence: last.key.1,
+                orderBy: self.orderBy,
+                ascending: self.ascending
+            )
         }
         return ["hasMore": hasMore, "items": pageItems.map { json($0.item) }, "nextPage": nextPage]
     }

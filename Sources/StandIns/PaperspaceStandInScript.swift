@@ -35,8 +35,13 @@ final class ScriptRecord {
 
     var snapshot: PaperspaceStandInScript {
         PaperspaceStandInScript(
-            id: self.id, name: self.name, script: self.script, isRunOnce: self.isRunOnce, isEnabled: self.isEnabled,
-            assignedMachineIds: self.assignedMachineIds, isDeleted: self.dtDeleted != nil
+            id: self.id,
+            name: self.name,
+            script: self.script,
+            isRunOnce: self.isRunOnce,
+            isEnabled: self.isEnabled,
+            assignedMachineIds: self.assignedMachineIds,
+            isDeleted: self.dtDeleted != nil
         )
     }
 

@@ -56,7 +56,9 @@ public struct WebhookReply: Sendable {
         -> WebhookReply
     {
         WebhookReply(
-            status: status, headers: [("Content-Type", "text/plain; charset=utf-8")] + headers, body: Data(text.utf8)
+            status: status,
+            headers: [("Content-Type", "text/plain; charset=utf-8")] + headers,
+            body: Data(text.utf8)
         )
     }
 
@@ -218,8 +220,13 @@ public final class WebhookReceiver: @unchecked Sendable {
         }
         self.recorded.append(
             WebhookDelivery(
-                method: request.method, path: request.path, headers: request.headers, body: request.body,
-                receivedAt: now, responseStatus: reply.status, signatureValid: valid
+                method: request.method,
+                path: request.path,
+                headers: request.headers,
+                body: request.body,
+                receivedAt: now,
+                responseStatus: reply.status,
+                signatureValid: valid
             )
         )
         self.condition.broadcast()

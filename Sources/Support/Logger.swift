@@ -110,7 +110,8 @@ public struct LogRecord: Sendable {
     /// Keys are sorted so lines are stable; values with spaces, quotes or `=` are quoted. Every value passes
     /// through `SecretRedactor`, so a registered secret never reaches the output.
     public func formatted() -> String {
-        var line = "\(LogRecord.timestamp(self.date)) \(self.level) \(self.label): \(SecretRedactor.shared.redact(self.message))"
+        var line =
+            "\(LogRecord.timestamp(self.date)) \(self.level) \(self.label): \(SecretRedactor.shared.redact(self.message))"
         for key in self.metadata.keys.sorted() {
             let value = SecretRedactor.shared.redact(self.metadata[key] ?? "")
             line += " \(key)=\(LogRecord.quoteIfNeeded(value))"

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Errors from starting or waiting for a child process.
@@ -142,7 +142,13 @@ public final class Subprocess: @unchecked Sendable {
     ) throws -> (status: Int32, output: String) {
         let outputPath = NSTemporaryDirectory() + "nightshift-subprocess-\(UUID().uuidString).log"
         defer { unlink(outputPath) }
-        let process = try Subprocess(arguments, environment: environment, directory: directory, outputPath: outputPath, newProcessGroup: true)
+        let process = try Subprocess(
+            arguments,
+            environment: environment,
+            directory: directory,
+            outputPath: outputPath,
+            newProcessGroup: true
+        )
         let status = process.wait()
         // Anything the command left running in the background belongs to its process group.
         process.send(SIGKILL, group: true)

@@ -93,7 +93,10 @@ enum CommandLineParser {
                     throw UsageError(message: "unknown option \(argument)")
                 } else if command == nil {
                     guard Self.commands.contains(argument) else {
-                        throw UsageError(message: "unknown command \(argument); commands are \(Self.commands.joined(separator: ", "))")
+                        throw UsageError(
+                            message:
+                                "unknown command \(argument); commands are \(Self.commands.joined(separator: ", "))"
+                        )
                     }
                     command = argument
                 } else {
@@ -112,7 +115,9 @@ enum CommandLineParser {
             guard parsed.positional.count <= 1 else { throw UsageError(message: "next takes at most one JOB name") }
         default:
             guard parsed.positional.isEmpty else {
-                throw UsageError(message: "\(command) takes no arguments, got \(parsed.positional.joined(separator: " "))")
+                throw UsageError(
+                    message: "\(command) takes no arguments, got \(parsed.positional.joined(separator: " "))"
+                )
             }
         }
         return parsed

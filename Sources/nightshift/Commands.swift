@@ -11,7 +11,11 @@ enum Commands {
         -> Configuration?
     {
         do {
-            let configuration = try ConfigLoader.load(path: path, environment: environment, scheduleValidator: CronSchedule.validate)
+            let configuration = try ConfigLoader.load(
+                path: path,
+                environment: environment,
+                scheduleValidator: CronSchedule.validate
+            )
             if !configuration.warnings.isEmpty {
                 printError(ConfigLoader.format(configuration.warnings))
             }
@@ -27,24 +31,33 @@ enum Commands {
     }
 
     static func validate(_ arguments: ParsedArguments) -> Int32 {
-        guard let configuration = self.loadConfiguration(arguments.configPath) else { return ExitCode.dataError.rawValue }
-        writeLine("\(arguments.configPath): valid, \(configuration.jobs.count) job(s), \(configuration.notifiers.count) notifier(s)")
+        guard let configuration = self.loadConfiguration(arguments.configPath) else {
+            return ExitCode.dataError.rawValue
+        }
+        writeLine(
+            "\(arguments.configPath): valid, \(configuration.jobs.count) job(s), \(configuration.notifiers.count) notifier(s)"
+        )
         return ExitCode.success.rawValue
     }
 
     static func next(_ arguments: ParsedArguments) -> Int32 {
-        guard let configuration = self.loadConfiguration(arguments.configPath) else { return ExitCode.dataError.rawValue }
+        guard let configuration = self.loadConfiguration(arguments.configPath) else {
+            return ExitCode.dataError.rawValue
+        }
         var jobs = configuration.jobs
         if let name = arguments.positional.first {
             guard let job = configuration.job(named: name) else {
-                printError("nightshift: no job named \(name) in \(arguments.configPath); jobs are \(jobs.map(\.name).joined(separator: ", "))")
+                printError(
+                    "nightshift: no job named \(name) in \(arguments.configPath); jobs are \(jobs.map(\.name).joined(separator: ", "))"
+                )
                 return ExitCode.usage.rawValue
             }
             jobs = [job]
         }
         let now = Date()
         for (index, job) in jobs.enumerated() {
-            guard let schedule = try? CronSchedule(parsing: job.schedule), let zone = TimeZone(identifier: job.timeZone) else {
+            guard let schedule = try? CronSchedule(parsing: job.schedule), let zone = TimeZone(identifier: job.timeZone)
+            else {
                 continue
             }
             if index > 0 { writeLine("") }
@@ -59,7 +72,9 @@ enum Commands {
     }
 
     static func run(_ arguments: ParsedArguments) -> Int32 {
-        guard let configuration = self.loadConfiguration(arguments.configPath) else { return ExitCode.dataError.rawValue }
+        guard let configuration = self.loadConfiguration(arguments.configPath) else {
+            return ExitCode.dataError.rawValue
+        }
         let logger = self.makeLogger(configuration)
         let stop = Signal()
         SignalWatcher.install(stop: stop, logger: logger)
@@ -88,10 +103,14 @@ enum Commands {
     }
 
     static func start(_ arguments: ParsedArguments) -> Int32 {
-        guard let configuration = self.loadConfiguration(arguments.configPath) else { return ExitCode.dataError.rawValue }
+        guard let configuration = self.loadConfiguration(arguments.configPath) else {
+            return ExitCode.dataError.rawValue
+        }
         let name = arguments.positional[0]
         guard let job = configuration.job(named: name) else {
-            printError("nightshift: no job named \(name) in \(arguments.configPath); jobs are \(configuration.jobs.map(\.name).joined(separator: ", "))")
+            printError(
+                "nightshift: no job named \(name) in \(arguments.configPath); jobs are \(configuration.jobs.map(\.name).joined(separator: ", "))"
+            )
             return ExitCode.usage.rawValue
         }
         let logger = self.makeLogger(configuration, level: .warning)
@@ -104,7 +123,13 @@ enum Commands {
             printError("nightshift: cannot open the state directory \(configuration.stateDirectory): \(error)")
             return ExitCode.cannotCreate.rawValue
         }
-        let daemon = Daemon(runtime: runtime, logger: logger, stop: stop, onTransition: StatePrinter.print, onPoll: StatePrinter.progress)
+        let daemon = Daemon(
+            runtime: runtime,
+            logger: logger,
+            stop: stop,
+            onTransition: StatePrinter.print,
+            onPoll: StatePrinter.progress
+        )
         if let orphans = try? daemon.unownedRuns(), !orphans.isEmpty {
             // `start` does not adopt them: resuming a run that is still training could keep it busy for hours.
             printError(
@@ -152,7 +177,8 @@ enum StatePrinter {
     static let progress: @Sendable (RunRecord, String?) -> Void = { record, machineState in
         guard StatePrinter.isTerminal else { return }
         let inState = formatDuration(Date().timeIntervalSince(record.stateEnteredAt))
-        var line = "  \(record.state.rawValue): machine \(record.machineId ?? "?") is \(machineState ?? "gone"), "
+        var line =
+            "  \(record.state.rawValue): machine \(record.machineId ?? "?") is \(machineState ?? "gone"), "
             + "\(inState) in this state"
         if !record.state.isTeardown {
             line += ", \(formatDuration(max(0, record.deadline.timeIntervalSinceNow))) until the maximum duration"

@@ -33,7 +33,9 @@ enum DemoCommand {
             printError("nightshift demo: cannot write \(configPath): \(error)")
             return ExitCode.cannotCreate.rawValue
         }
-        let processEnvironment = ProcessInfo.processInfo.environment.merging(environment.configEnvironment) { _, demo in demo }
+        let processEnvironment = ProcessInfo.processInfo.environment.merging(environment.configEnvironment) { _, demo in
+            demo
+        }
         guard let configuration = Commands.loadConfiguration(configPath, environment: processEnvironment) else {
             return ExitCode.software.rawValue
         }
@@ -53,17 +55,25 @@ enum DemoCommand {
         if let schedule = try? CronSchedule(parsing: job.schedule),
             let next = schedule.nextFire(after: Date(), in: TimeZone(identifier: job.timeZone) ?? .gmt)
         {
-            say("job \(job.name): schedule \"\(job.schedule)\" fires next at \(formatUTC(next)), in \(Int(next.timeIntervalSinceNow.rounded(.up))) s")
+            say(
+                "job \(job.name): schedule \"\(job.schedule)\" fires next at \(formatUTC(next)), in \(Int(next.timeIntervalSinceNow.rounded(.up))) s"
+            )
         }
 
         let finishedRun = Protected<String?>(nil)
-        let daemon = Daemon(runtime: runtime, logger: logger, stop: stop, onTransition: { record, from, to, reason in
-            StatePrinter.print(record, from, to, reason)
-            if to.isTerminal {
-                finishedRun.withLock { $0 = record.runId }
-                stop.raise()
-            }
-        }, onPoll: StatePrinter.progress)
+        let daemon = Daemon(
+            runtime: runtime,
+            logger: logger,
+            stop: stop,
+            onTransition: { record, from, to, reason in
+                StatePrinter.print(record, from, to, reason)
+                if to.isTerminal {
+                    finishedRun.withLock { $0 = record.runId }
+                    stop.raise()
+                }
+            },
+            onPoll: StatePrinter.progress
+        )
         // The scheduler returns once the first run reached a terminal state and raised `stop`.
         daemon.runScheduler()
 
@@ -95,8 +105,11 @@ enum DemoCommand {
         {
             say("metrics.json: \(String(decoding: compact, as: UTF8.self))")
         }
-        say("notifications: Slack receiver got \(slack), signed webhook receiver got \(webhook) (signatures \(signed ? "valid" : "INVALID"))")
-        let ok = record.state == .succeeded && machinesLeft == 0 && scriptsLeft == 0 && slack >= 2 && webhook >= 2 && signed
+        say(
+            "notifications: Slack receiver got \(slack), signed webhook receiver got \(webhook) (signatures \(signed ? "valid" : "INVALID"))"
+        )
+        let ok =
+            record.state == .succeeded && machinesLeft == 0 && scriptsLeft == 0 && slack >= 2 && webhook >= 2 && signed
         say("demo files (config, journal, machine logs) are kept in \(environment.root)")
         say(ok ? "demo passed" : "demo FAILED")
         return ok ? ExitCode.success.rawValue : ExitCode.failure.rawValue

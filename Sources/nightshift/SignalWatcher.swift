@@ -2,7 +2,7 @@ import Foundation
 import Support
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The write end of the self-pipe. A signal handler may only make async-signal-safe calls, so it writes the
@@ -42,12 +42,18 @@ enum SignalWatcher {
                 let name = byte == UInt8(SIGINT) ? "SIGINT" : byte == UInt8(SIGTERM) ? "SIGTERM" : "SIGHUP"
                 if Int32(byte) == SIGHUP {
                     // NOTE: reloading the config on SIGHUP is not built yet; the signal is logged and ignored.
-                    logger.warning("SIGHUP received; config reload is not supported yet, ignoring", metadata: ["signal": name])
+                    logger.warning(
+                        "SIGHUP received; config reload is not supported yet, ignoring",
+                        metadata: ["signal": name]
+                    )
                     continue
                 }
                 received += 1
                 if received == 1 {
-                    logger.warning("Shutdown requested; tearing down active runs before exit", metadata: ["signal": name])
+                    logger.warning(
+                        "Shutdown requested; tearing down active runs before exit",
+                        metadata: ["signal": name]
+                    )
                     stop.raise()
                     continue
                 }

@@ -4,7 +4,9 @@ import Support
 import Testing
 
 /// Runs the built `nightshift` binary with `arguments` and returns its exit status and output.
-private func nightshift(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+private func nightshift(_ arguments: [String], environment: [String: String] = [:]) throws -> (
+    status: Int32, output: String
+) {
     let merged = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
     return try Subprocess.run([DaemonProcessHarness.executable] + arguments, environment: merged)
 }
@@ -66,7 +68,8 @@ struct CommandLineTests {
     }
 
     @Test func validateListsEveryErrorWithPosition() throws {
-        let broken = validConfig
+        let broken =
+            validConfig
             .replacingOccurrences(of: "schedule: \"0 3 * * SUN\"", with: "schedule: \"0 25 * * *\"")
             .replacingOccurrences(of: "    train: python train.py", with: "    trian: python train.py")
         let path = try writeTemporary(broken)

@@ -1,9 +1,10 @@
-@testable import Agent
 import Demo
 import Foundation
 import StandIns
 import Support
 import Testing
+
+@testable import Agent
 
 /// Runs the real `nightshift` binary as a child process against the stand-ins of one `DemoEnvironment`.
 final class DaemonProcessHarness {
@@ -39,10 +40,19 @@ final class DaemonProcessHarness {
     }
 
     func launch(_ arguments: [String], log: String) throws -> Subprocess {
-        #expect(FileManager.default.isExecutableFile(atPath: Self.executable), "build nightshift first: \(Self.executable)")
-        var environment = ProcessInfo.processInfo.environment.merging(self.environment.configEnvironment) { _, new in new }
+        #expect(
+            FileManager.default.isExecutableFile(atPath: Self.executable),
+            "build nightshift first: \(Self.executable)"
+        )
+        var environment = ProcessInfo.processInfo.environment.merging(self.environment.configEnvironment) { _, new in
+            new
+        }
         environment["NIGHTSHIFT_TEST"] = "1"
-        return try Subprocess([Self.executable] + arguments + ["--config", self.configPath], environment: environment, outputPath: self.root + "/" + log)
+        return try Subprocess(
+            [Self.executable] + arguments + ["--config", self.configPath],
+            environment: environment,
+            outputPath: self.root + "/" + log
+        )
     }
 
     func journal() throws -> Journal {
@@ -68,7 +78,11 @@ final class DaemonProcessHarness {
     }
 
     func expectNothingLeft(sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(self.environment.paperspace.machines.isEmpty, "machines left: \(self.environment.paperspace.machines.map(\.id))", sourceLocation: sourceLocation)
+        #expect(
+            self.environment.paperspace.machines.isEmpty,
+            "machines left: \(self.environment.paperspace.machines.map(\.id))",
+            sourceLocation: sourceLocation
+        )
         #expect(self.environment.paperspace.startupScripts.isEmpty, "scripts left", sourceLocation: sourceLocation)
     }
 

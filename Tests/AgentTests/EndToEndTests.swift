@@ -1,4 +1,3 @@
-@testable import Agent
 import Config
 import Demo
 import Foundation
@@ -6,6 +5,8 @@ import Schedules
 import StandIns
 import Support
 import Testing
+
+@testable import Agent
 
 /// One run against the stand-ins, with the config read through the real loader.
 final class EndToEndHarness {
@@ -60,14 +61,23 @@ final class EndToEndHarness {
 
     /// Checks that no machine and no startup script is left on the stand-in; every lifecycle test ends here.
     func expectNothingLeft(sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(self.environment.paperspace.machines.isEmpty, "machines left: \(self.environment.paperspace.machines.map(\.id))", sourceLocation: sourceLocation)
-        #expect(self.environment.paperspace.startupScripts.isEmpty, "scripts left: \(self.environment.paperspace.startupScripts.map(\.id))", sourceLocation: sourceLocation)
+        #expect(
+            self.environment.paperspace.machines.isEmpty,
+            "machines left: \(self.environment.paperspace.machines.map(\.id))",
+            sourceLocation: sourceLocation
+        )
+        #expect(
+            self.environment.paperspace.startupScripts.isEmpty,
+            "scripts left: \(self.environment.paperspace.startupScripts.map(\.id))",
+            sourceLocation: sourceLocation
+        )
     }
 
     func deliveredKinds(_ receiver: WebhookReceiver) -> [String] {
         receiver.deliveries.compactMap { delivery in
             if let type = delivery.jsonObject?["type"] as? String { return type }
-            return delivery.bodyText.contains("succeeded") ? "slack-succeeded" : (delivery.bodyText.contains("failed") ? "slack-failed" : "slack-other")
+            return delivery.bodyText.contains("succeeded")
+                ? "slack-succeeded" : (delivery.bodyText.contains("failed") ? "slack-failed" : "slack-other")
         }
     }
 
@@ -82,7 +92,10 @@ struct EndToEndTests {
     @Test func successfulRunTearsDownAndNotifies() throws {
         let harness = try EndToEndHarness()
         let record = try harness.runOnce()
-        #expect(record.state == .succeeded, "reason: \(record.outcome?.reason ?? "none")\n\(harness.capture.text.suffix(3000))")
+        #expect(
+            record.state == .succeeded,
+            "reason: \(record.outcome?.reason ?? "none")\n\(harness.capture.text.suffix(3000))"
+        )
         harness.expectNothingLeft()
         let files = try #require(harness.environment.hub.files(repo: DemoEnvironment.modelRepo, type: .model))
         #expect(files["model/model.json"] != nil)
@@ -94,7 +107,12 @@ struct EndToEndTests {
         #expect(harness.deliveredKinds(harness.environment.webhook) == ["run_started", "run_succeeded"])
         #expect(harness.environment.slack.deliveries.count == 2)
         let states = try harness.runtime.journal.transitions(runId: record.runId).map(\.to)
-        #expect(states == ["creatingScript", "creatingMachine", "waitingForReady", "running", "checkingResults", "deleting", "confirmingGone", "deletingScript", "succeeded"])
+        #expect(
+            states == [
+                "creatingScript", "creatingMachine", "waitingForReady", "running", "checkingResults", "deleting",
+                "confirmingGone", "deletingScript", "succeeded",
+            ]
+        )
         // Secrets never reach the logs.
         #expect(!harness.capture.text.contains(DemoEnvironment.hubToken))
         #expect(!harness.capture.text.contains(DemoEnvironment.apiKey))
@@ -114,7 +132,11 @@ struct EndToEndTests {
         #expect(harness.daemon.startRun(of: harness.job) == nil)
         #expect(harness.capture.text.contains("Run skipped because the previous run is still active"))
         // A second daemon on the same state directory, standing in for another process, finds the job locked.
-        let other = Daemon(runtime: harness.runtime, logger: Logger(label: "other", sink: harness.capture.sink), stop: harness.stop)
+        let other = Daemon(
+            runtime: harness.runtime,
+            logger: Logger(label: "other", sink: harness.capture.sink),
+            stop: harness.stop
+        )
         #expect(other.startRun(of: harness.job) == nil)
         #expect(harness.capture.text.contains("another nightshift process is running this job"))
         harness.stop.raise()
@@ -160,7 +182,9 @@ struct EndToEndTests {
         let record = try harness.runOnce()
         #expect(record.state == .succeeded)
         harness.expectNothingLeft()
-        let deletes = harness.environment.paperspace.requests.filter { $0.method == "DELETE" && $0.path.hasPrefix("/machines/") }
+        let deletes = harness.environment.paperspace.requests.filter {
+            $0.method == "DELETE" && $0.path.hasPrefix("/machines/")
+        }
         #expect(deletes.count >= 4)
     }
 
@@ -170,7 +194,11 @@ struct EndToEndTests {
         let record = harness.daemon.startRun(of: harness.job)
         // Clear the fault once the run has given up on the machine, as Paperspace eventually would.
         for _ in 0..<100 {
-            if let current = try harness.runtime.journal.run(id: record!.runId), current.state.isTeardown || current.state.isTerminal { break }
+            if let current = try harness.runtime.journal.run(id: record!.runId),
+                current.state.isTeardown || current.state.isTerminal
+            {
+                break
+            }
             Thread.sleep(forTimeInterval: 0.2)
         }
         harness.environment.paperspace.inject(.clear)
@@ -183,8 +211,12 @@ struct EndToEndTests {
 
     @Test func apiErrorsDuringCreateAreRetried() throws {
         let harness = try EndToEndHarness()
-        harness.environment.paperspace.inject(.status(code: 429, retryAfter: 1, count: 2, method: "GET", pathContains: "/machines"))
-        harness.environment.paperspace.inject(.status(code: 503, retryAfter: nil, count: 1, method: "POST", pathContains: "/startup-scripts"))
+        harness.environment.paperspace.inject(
+            .status(code: 429, retryAfter: 1, count: 2, method: "GET", pathContains: "/machines")
+        )
+        harness.environment.paperspace.inject(
+            .status(code: 503, retryAfter: nil, count: 1, method: "POST", pathContains: "/startup-scripts")
+        )
         let record = try harness.runOnce()
         #expect(record.state == .succeeded, "reason: \(record.outcome?.reason ?? "none")")
         harness.expectNothingLeft()
@@ -216,7 +248,9 @@ struct EndToEndTests {
         let alert = try #require(harness.environment.webhook.deliveries.last?.jsonObject)
         #expect(alert["urgent"] as? Bool == true)
         #expect(alert["machine_id"] as? String == record.machineId)
-        #expect(harness.capture.records.contains { $0.level == .critical && $0.metadata["state.to"] == "needsAttention" })
+        #expect(
+            harness.capture.records.contains { $0.level == .critical && $0.metadata["state.to"] == "needsAttention" }
+        )
         // The machine really is left behind, as the alert reports. The harness stops the stand-in with it.
         #expect(harness.environment.paperspace.machines.count == 1)
     }

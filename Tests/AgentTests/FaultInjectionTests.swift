@@ -1,4 +1,3 @@
-@testable import Agent
 import Config
 import Demo
 import Foundation
@@ -7,6 +6,8 @@ import Paperspace
 import StandIns
 import Support
 import Testing
+
+@testable import Agent
 
 extension EndToEndHarness {
     func waitFor(_ runId: String, timeout: Double = 60, _ predicate: (RunRecord) -> Bool) throws -> Bool {
@@ -22,15 +23,19 @@ extension EndToEndHarness {
     func expectNoSecrets(_ runId: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
         _ = self.runtime.dispatcher.flush(timeout: 15)
         let env = self.environment.configEnvironment
-        let secrets = [DemoEnvironment.apiKey, DemoEnvironment.hubToken, DemoEnvironment.webhookSecret,
-                       env["NIGHTSHIFT_DEMO_SLACK_URL"]!, "XXXXXXXXXXXXXXXXXXXXXXXX", env["NIGHTSHIFT_DEMO_WEBHOOK_URL"]!]
+        let secrets = [
+            DemoEnvironment.apiKey, DemoEnvironment.hubToken, DemoEnvironment.webhookSecret,
+            env["NIGHTSHIFT_DEMO_SLACK_URL"]!, "XXXXXXXXXXXXXXXXXXXXXXXX", env["NIGHTSHIFT_DEMO_WEBHOOK_URL"]!,
+        ]
         var corpus = self.capture.text
         let rec = try self.runtime.journal.run(id: runId)
         corpus += "\(String(describing: rec))"
         for t in try self.runtime.journal.transitions(runId: runId) { corpus += t.reason + "\n" }
         let db = try String(contentsOfFile: self.root + "/state/journal.sqlite", encoding: .isoLatin1)
         corpus += db
-        if let wal = try? String(contentsOfFile: self.root + "/state/journal.sqlite-wal", encoding: .isoLatin1) { corpus += wal }
+        if let wal = try? String(contentsOfFile: self.root + "/state/journal.sqlite-wal", encoding: .isoLatin1) {
+            corpus += wal
+        }
         for d in self.environment.webhook.deliveries + self.environment.slack.deliveries { corpus += d.bodyText }
         for s in secrets {
             #expect(!corpus.contains(s), "secret leaked: \(s)", sourceLocation: sourceLocation)
@@ -49,7 +54,9 @@ struct FaultInjectionTests {
         let harness = try EndToEndHarness(trainCommand: "sleep 15")
         let started = try #require(harness.daemon.startRun(of: harness.job))
         #expect(try harness.waitFor(started.runId) { $0.state == .running })
-        harness.environment.paperspace.inject(.status(code: 404, retryAfter: nil, count: 1, method: "GET", pathContains: "/machines/ps"))
+        harness.environment.paperspace.inject(
+            .status(code: 404, retryAfter: nil, count: 1, method: "GET", pathContains: "/machines/ps")
+        )
         #expect(harness.daemon.waitForRuns(timeout: 90))
         let record = try #require(try harness.runtime.journal.run(id: started.runId))
         #expect(record.state == .failed)
@@ -64,7 +71,9 @@ struct FaultInjectionTests {
         harness.environment.paperspace.inject(.stuck(state: "stopping", machineNamePrefix: nil))
         #expect(try harness.waitFor(started.runId) { $0.state == .waitingForOff })
         Thread.sleep(forTimeInterval: 1.5)
-        harness.environment.paperspace.inject(.status(code: 404, retryAfter: nil, count: 1, method: "GET", pathContains: "/machines/ps"))
+        harness.environment.paperspace.inject(
+            .status(code: 404, retryAfter: nil, count: 1, method: "GET", pathContains: "/machines/ps")
+        )
         Thread.sleep(forTimeInterval: 3)
         harness.environment.paperspace.inject(.clear)
         #expect(harness.daemon.waitForRuns(timeout: 90))
@@ -75,7 +84,9 @@ struct FaultInjectionTests {
 
     @Test func stopErrorsAreRetried() throws {
         let harness = try EndToEndHarness(trainCommand: "sleep 600", maxDuration: "5s")
-        harness.environment.paperspace.inject(.status(code: 500, retryAfter: nil, count: 12, method: "PATCH", pathContains: "/stop"))
+        harness.environment.paperspace.inject(
+            .status(code: 500, retryAfter: nil, count: 12, method: "PATCH", pathContains: "/stop")
+        )
         let record = try harness.runOnce()
         #expect(record.state == .failed)
         harness.expectNothingLeft()
@@ -93,7 +104,9 @@ struct FaultInjectionTests {
 
     @Test func scriptDeleteErrorsAreRetried() throws {
         let harness = try EndToEndHarness()
-        harness.environment.paperspace.inject(.status(code: 500, retryAfter: nil, count: 10, method: "DELETE", pathContains: "/startup-scripts"))
+        harness.environment.paperspace.inject(
+            .status(code: 500, retryAfter: nil, count: 10, method: "DELETE", pathContains: "/startup-scripts")
+        )
         let record = try harness.runOnce()
         #expect(record.state == .succeeded)
         harness.expectNothingLeft()
@@ -111,8 +124,12 @@ struct FaultInjectionTests {
 
     @Test func createKeepsFailing() throws {
         let harness = try EndToEndHarness()
-        harness.environment.paperspace.inject(.status(code: 500, retryAfter: nil, count: 40, method: "POST", pathContains: "/machines"))
-        harness.environment.paperspace.inject(.status(code: 500, retryAfter: nil, count: 6, method: "GET", pathContains: "/machines"))
+        harness.environment.paperspace.inject(
+            .status(code: 500, retryAfter: nil, count: 40, method: "POST", pathContains: "/machines")
+        )
+        harness.environment.paperspace.inject(
+            .status(code: 500, retryAfter: nil, count: 6, method: "GET", pathContains: "/machines")
+        )
         let record = try harness.runOnce(timeout: 200)
         #expect(record.state == .failed)
         harness.expectNothingLeft()
@@ -121,7 +138,9 @@ struct FaultInjectionTests {
 
     @Test func createRejectedWith400() throws {
         let harness = try EndToEndHarness()
-        harness.environment.paperspace.inject(.status(code: 400, retryAfter: nil, count: 1, method: "POST", pathContains: "/machines"))
+        harness.environment.paperspace.inject(
+            .status(code: 400, retryAfter: nil, count: 1, method: "POST", pathContains: "/machines")
+        )
         let record = try harness.runOnce()
         #expect(record.state == .failed)
         harness.expectNothingLeft()
@@ -159,7 +178,8 @@ struct FaultInjectionTests {
     }
 
     @Test func metacharactersStayLiteral() throws {
-        let weird = "a'b\"c $(touch /tmp/nightshift-pwned1) `touch /tmp/nightshift-pwned2` ; touch /tmp/nightshift-pwned3 \n touch /tmp/nightshift-pwned4 \\ ${HOME} !x"
+        let weird =
+            "a'b\"c $(touch /tmp/nightshift-pwned1) `touch /tmp/nightshift-pwned2` ; touch /tmp/nightshift-pwned3 \n touch /tmp/nightshift-pwned4 \\ ${HOME} !x"
         try? FileManager.default.removeItem(atPath: "/tmp/nightshift-pwned1")
         let harness = try EndToEndHarness(
             trainCommand: "python3 train.py && printf '%s' \"$WEIRD\" > weird.txt && mkdir -p model",
@@ -187,7 +207,12 @@ struct FaultInjectionTests {
         }
         try server.start()
         defer { server.stop() }
-        let client = PaperspaceClient(endpoint: server.baseURL, apiKey: "apikey-fault-0123456789", http: HTTPClient(logger: Logger(label: "t", logLevel: .critical)), logger: Logger(label: "t", logLevel: .critical))
+        let client = PaperspaceClient(
+            endpoint: server.baseURL,
+            apiKey: "apikey-fault-0123456789",
+            http: HTTPClient(logger: Logger(label: "t", logLevel: .critical)),
+            logger: Logger(label: "t", logLevel: .critical)
+        )
         var text = ""
         do { _ = try client.createStartupScript(name: "n", script: "x", runOnce: true) } catch { text = "\(error)" }
         #expect(!text.contains(String(token.prefix(12))), "partial token leaked")
@@ -201,7 +226,12 @@ struct FaultInjectionTests {
         let server = LoopbackHTTPServer { _ in HTTPResponse(status: 400, body: Data(body.utf8)) }
         try server.start()
         defer { server.stop() }
-        let client = PaperspaceClient(endpoint: server.baseURL, apiKey: key, http: HTTPClient(logger: Logger(label: "t", logLevel: .critical)), logger: Logger(label: "t", logLevel: .critical))
+        let client = PaperspaceClient(
+            endpoint: server.baseURL,
+            apiKey: key,
+            http: HTTPClient(logger: Logger(label: "t", logLevel: .critical)),
+            logger: Logger(label: "t", logLevel: .critical)
+        )
         var text = ""
         do { try client.deleteMachine(id: "ps1") } catch { text = "\(error)" }
         #expect(text.contains("400"))
@@ -214,11 +244,23 @@ struct FaultInjectionTests {
     @Test func duplicateNamedMachinesAllDeleted() throws {
         let harness = try EndToEndHarness(maxDuration: "8s")
         let runId = "20990101-000000-d0pe"
-        let daemon = Daemon(runtime: harness.runtime, logger: Logger(label: "d", logLevel: .debug, sink: harness.capture.sink), stop: harness.stop, makeRunId: { _ in runId })
-        let client = PaperspaceClient(endpoint: harness.environment.paperspace.baseURL, apiKey: DemoEnvironment.apiKey, http: HTTPClient(logger: Logger(label: "t", logLevel: .critical)), logger: Logger(label: "t", logLevel: .critical))
+        let daemon = Daemon(
+            runtime: harness.runtime,
+            logger: Logger(label: "d", logLevel: .debug, sink: harness.capture.sink),
+            stop: harness.stop,
+            makeRunId: { _ in runId }
+        )
+        let client = PaperspaceClient(
+            endpoint: harness.environment.paperspace.baseURL,
+            apiKey: DemoEnvironment.apiKey,
+            http: HTTPClient(logger: Logger(label: "t", logLevel: .critical)),
+            logger: Logger(label: "t", logLevel: .critical)
+        )
         let name = "nightshift-gold-demo-\(runId)"
         for _ in 0..<2 {
-            _ = try client.createMachine(MachineCreateRequest(name: name, machineType: "C5", templateId: "t0nspur5", diskSize: 50, region: "ny2"))
+            _ = try client.createMachine(
+                MachineCreateRequest(name: name, machineType: "C5", templateId: "t0nspur5", diskSize: 50, region: "ny2")
+            )
         }
         let record = try #require(daemon.startRun(of: harness.job))
         #expect(daemon.waitForRuns(timeout: 90))

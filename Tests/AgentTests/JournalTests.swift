@@ -1,7 +1,8 @@
-@testable import Agent
 import Foundation
 import Support
 import Testing
+
+@testable import Agent
 
 private func temporaryDirectory() throws -> String {
     let path = NSTemporaryDirectory() + "nightshift-journal-\(UUID().uuidString)"
@@ -12,7 +13,14 @@ private func temporaryDirectory() throws -> String {
 @Test func journalRoundTripsRecords() throws {
     let directory = try temporaryDirectory()
     let journal = try Journal(path: directory + "/journal.sqlite")
-    var record = RunRecord(runId: "r1", job: "nightly", machineName: "n-r1", machineType: "C5", startedAt: Date(timeIntervalSince1970: 100), maxDuration: 60)
+    var record = RunRecord(
+        runId: "r1",
+        job: "nightly",
+        machineName: "n-r1",
+        machineType: "C5",
+        startedAt: Date(timeIntervalSince1970: 100),
+        maxDuration: 60
+    )
     try journal.save(record, transitions: [(.pending, .creatingScript, "run started")])
     record.state = .running
     record.machineId = "m1"
@@ -28,7 +36,14 @@ private func temporaryDirectory() throws -> String {
     let path = directory + "/journal.sqlite"
     do {
         let journal = try Journal(path: path)
-        var record = RunRecord(runId: "r2", job: "nightly", machineName: "n-r2", machineType: "C5", startedAt: Date(), maxDuration: 60)
+        var record = RunRecord(
+            runId: "r2",
+            job: "nightly",
+            machineName: "n-r2",
+            machineType: "C5",
+            startedAt: Date(),
+            maxDuration: 60
+        )
         record.state = .succeeded
         try journal.save(record)
     }
@@ -42,15 +57,33 @@ private func temporaryDirectory() throws -> String {
     let directory = try temporaryDirectory()
     let path = directory + "/journal.sqlite"
     let journal = try Journal(path: path)
-    var good = RunRecord(runId: "r-good", job: "nightly", machineName: "n-good", machineType: "C5", startedAt: Date(timeIntervalSince1970: 200), maxDuration: 60)
+    var good = RunRecord(
+        runId: "r-good",
+        job: "nightly",
+        machineName: "n-good",
+        machineType: "C5",
+        startedAt: Date(timeIntervalSince1970: 200),
+        maxDuration: 60
+    )
     good.state = .running
     try journal.save(good)
-    var damaged = RunRecord(runId: "r-bad", job: "nightly", machineName: "n-bad", machineType: "C5", startedAt: Date(timeIntervalSince1970: 100), maxDuration: 60)
+    var damaged = RunRecord(
+        runId: "r-bad",
+        job: "nightly",
+        machineName: "n-bad",
+        machineType: "C5",
+        startedAt: Date(timeIntervalSince1970: 100),
+        maxDuration: 60
+    )
     damaged.state = .running
     damaged.machineId = "ps-bad"
     try journal.save(damaged)
     // Damage the stored JSON the way a crash of another version or a bad disk might.
-    let (status, output) = try Subprocess.run(["python3", "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE runs SET record = '{\\\"runId\\\": \\\"r-bad\\\"}' WHERE run_id = 'r-bad'\"); c.commit()", path])
+    let (status, output) = try Subprocess.run([
+        "python3", "-c",
+        "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE runs SET record = '{\\\"runId\\\": \\\"r-bad\\\"}' WHERE run_id = 'r-bad'\"); c.commit()",
+        path,
+    ])
     #expect(status == 0, "\(output)")
     let active = try journal.activeRuns()
     #expect(active.map(\.runId) == ["r-bad", "r-good"])

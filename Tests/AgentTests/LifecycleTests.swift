@@ -1,6 +1,7 @@
-@testable import Agent
 import Foundation
 import Testing
+
+@testable import Agent
 
 private let start = Date(timeIntervalSince1970: 1_800_000_000)
 
@@ -66,7 +67,10 @@ private func finishTeardown(_ lifecycle: inout Lifecycle, from time: Date) -> [L
 @Test func trainingFailureTearsDownAndFails() {
     var lifecycle = runningLifecycle()
     _ = lifecycle.handle(.machineObserved(state: "off"), now: start)
-    let actions = lifecycle.handle(.resultsChecked(succeeded: false, reason: "train exited 3", commitURL: nil), now: start)
+    let actions = lifecycle.handle(
+        .resultsChecked(succeeded: false, reason: "train exited 3", commitURL: nil),
+        now: start
+    )
     #expect(actions == [.deleteMachine(after: 0)])
     let visited = finishTeardown(&lifecycle, from: start)
     #expect(visited.last == .failed)
@@ -88,8 +92,16 @@ private func finishTeardown(_ lifecycle: inout Lifecycle, from time: Date) -> [L
     _ = lifecycle.handle(.started, now: start)
     _ = lifecycle.handle(.scriptCreated(id: "s1"), now: start)
     _ = lifecycle.handle(.machineCreated(id: "m1"), now: start)
-    #expect(lifecycle.handle(.machineObserved(state: "provisioning"), now: start.addingTimeInterval(1199)) == [.pollMachine(after: 10)])
-    #expect(lifecycle.handle(.machineObserved(state: "provisioning"), now: start.addingTimeInterval(1200)) == [.stopMachine(after: 0)])
+    #expect(
+        lifecycle.handle(.machineObserved(state: "provisioning"), now: start.addingTimeInterval(1199)) == [
+            .pollMachine(after: 10)
+        ]
+    )
+    #expect(
+        lifecycle.handle(.machineObserved(state: "provisioning"), now: start.addingTimeInterval(1200)) == [
+            .stopMachine(after: 0)
+        ]
+    )
     #expect(lifecycle.record.outcome?.failedState == .waitingForReady)
 }
 
@@ -124,7 +136,10 @@ private func finishTeardown(_ lifecycle: inout Lifecycle, from time: Date) -> [L
     _ = lifecycle.handle(.resultsChecked(succeeded: true, reason: nil, commitURL: nil), now: start)
     var delays: [Double] = []
     for attempt in 1...4 {
-        let actions = lifecycle.handle(.actionFailed(operation: "delete machine", message: "HTTP 500"), now: start.addingTimeInterval(Double(attempt)))
+        let actions = lifecycle.handle(
+            .actionFailed(operation: "delete machine", message: "HTTP 500"),
+            now: start.addingTimeInterval(Double(attempt))
+        )
         guard case .deleteMachine(let delay)? = actions.first else {
             Issue.record("expected a delete retry, got \(actions)")
             return
@@ -139,7 +154,10 @@ private func finishTeardown(_ lifecycle: inout Lifecycle, from time: Date) -> [L
 @Test func teardownGivesUpAfterLimit() {
     var lifecycle = runningLifecycle()
     _ = lifecycle.handle(.cancelled(reason: "SIGTERM"), now: start)
-    let actions = lifecycle.handle(.actionFailed(operation: "stop machine", message: "HTTP 500"), now: start.addingTimeInterval(3600))
+    let actions = lifecycle.handle(
+        .actionFailed(operation: "stop machine", message: "HTTP 500"),
+        now: start.addingTimeInterval(3600)
+    )
     #expect(actions == [.notify(.teardownFailed), .deleteScriptBestEffort])
     #expect(lifecycle.state == .needsAttention)
 }

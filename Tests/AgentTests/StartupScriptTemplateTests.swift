@@ -1,8 +1,9 @@
-@testable import Agent
 import Config
 import Foundation
 import Support
 import Testing
+
+@testable import Agent
 
 private func makeJob(
     name: String = "nightly",
@@ -31,7 +32,9 @@ private func makeJob(
     )
 }
 
-private func runProcess(_ arguments: [String], environment: [String: String]? = nil, directory: String? = nil) throws -> (Int32, String) {
+private func runProcess(_ arguments: [String], environment: [String: String]? = nil, directory: String? = nil) throws
+    -> (Int32, String)
+{
     try Subprocess.run(arguments, environment: environment, directory: directory)
 }
 
@@ -45,7 +48,12 @@ private let hostileValues = [
 ]
 
 @Test func scriptPassesBashSyntaxCheck() throws {
-    let script = StartupScriptTemplate.render(job: makeJob(), runId: "r1", hubEndpoint: "https://huggingface.co", hubToken: "hf_x")
+    let script = StartupScriptTemplate.render(
+        job: makeJob(),
+        runId: "r1",
+        hubEndpoint: "https://huggingface.co",
+        hubToken: "hf_x"
+    )
     let path = NSTemporaryDirectory() + "nightshift-script-\(UUID().uuidString).sh"
     try script.write(toFile: path, atomically: true, encoding: .utf8)
     let (status, output) = try runProcess(["/bin/bash", "-n", path])
@@ -54,7 +62,14 @@ private let hostileValues = [
 
 @Test(arguments: hostileValues)
 func hostileValuesPassSyntaxCheck(value: String) throws {
-    let job = makeJob(repository: value, ref: value, dataset: value, model: value, outputs: [value], environment: [("NS_VALUE", value)])
+    let job = makeJob(
+        repository: value,
+        ref: value,
+        dataset: value,
+        model: value,
+        outputs: [value],
+        environment: [("NS_VALUE", value)]
+    )
     let script = StartupScriptTemplate.render(job: job, runId: "r1", hubEndpoint: value, hubToken: value)
     let path = NSTemporaryDirectory() + "nightshift-script-\(UUID().uuidString).sh"
     try script.write(toFile: path, atomically: true, encoding: .utf8)
@@ -84,7 +99,11 @@ private func executeScript(_ script: String) throws -> String {
     }
     try script.write(toFile: root + "/script.sh", atomically: true, encoding: .utf8)
     let environment = ["PATH": "\(bin):/usr/bin:/bin", "HOME": root, "NIGHTSHIFT_POWEROFF": "\(bin)/poweroff"]
-    let (status, output) = try runProcess(["/bin/bash", root + "/script.sh"], environment: environment, directory: root)
+    let (status, output) = try runProcess(
+        ["/bin/bash", root + "/script.sh"],
+        environment: environment,
+        directory: root
+    )
     #expect(status == 0, "script output: \(output)")
     return root
 }
@@ -117,7 +136,10 @@ private func executeScript(_ script: String) throws -> String {
 }
 
 @Test func scriptUploadsOutputsInOneCommit() throws {
-    let job = makeJob(train: "mkdir -p ckpt && echo 1 > ckpt/a && echo 2 > metrics.json", outputs: ["ckpt", "metrics.json"])
+    let job = makeJob(
+        train: "mkdir -p ckpt && echo 1 > ckpt/a && echo 2 > metrics.json",
+        outputs: ["ckpt", "metrics.json"]
+    )
     let script = StartupScriptTemplate.render(job: job, runId: "r3", hubEndpoint: "http://127.0.0.1:9", hubToken: "t")
     let root = try executeScript(script)
     let status = try String(contentsOfFile: root + "/nightshift-run/status.json", encoding: .utf8)
@@ -129,7 +151,12 @@ private func executeScript(_ script: String) throws -> String {
 }
 
 @Test func tokenIsExportedNotPassedAsArgument() throws {
-    let script = StartupScriptTemplate.render(job: makeJob(), runId: "r1", hubEndpoint: "https://huggingface.co", hubToken: "hf_secret_token_value")
+    let script = StartupScriptTemplate.render(
+        job: makeJob(),
+        runId: "r1",
+        hubEndpoint: "https://huggingface.co",
+        hubToken: "hf_secret_token_value"
+    )
     #expect(script.contains("export HF_TOKEN=hf_secret_token_value"))
     #expect(script.components(separatedBy: "hf_secret_token_value").count == 2)
 }

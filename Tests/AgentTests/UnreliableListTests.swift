@@ -1,9 +1,10 @@
-@testable import Agent
 import Config
 import Foundation
 import Paperspace
 import Support
 import Testing
+
+@testable import Agent
 
 /// Delegates to the real service, but its list by name can be made to fail, or to keep reporting deleted
 /// machines as `off`, as a lagging read replica would.
@@ -29,8 +30,15 @@ final class UnreliableListMachines: MachineService, @unchecked Sendable {
         try self.inner.deleteStartupScript(id: id)
     }
 
-    func ensureMachine(name: String, spec: MachineSpec, startupScriptId: String, autoShutdownHours: Int) throws -> String {
-        try self.inner.ensureMachine(name: name, spec: spec, startupScriptId: startupScriptId, autoShutdownHours: autoShutdownHours)
+    func ensureMachine(name: String, spec: MachineSpec, startupScriptId: String, autoShutdownHours: Int) throws
+        -> String
+    {
+        try self.inner.ensureMachine(
+            name: name,
+            spec: spec,
+            startupScriptId: startupScriptId,
+            autoShutdownHours: autoShutdownHours
+        )
     }
 
     func listMachines(named name: String) throws -> [(id: String, state: String)] {
@@ -38,7 +46,8 @@ final class UnreliableListMachines: MachineService, @unchecked Sendable {
             throw PaperspaceError.invalidResponse(operation: "list machines", detail: "injected failure")
         }
         var result = try self.inner.listMachines(named: name)
-        for (id, deletedName) in self.deleted.current where deletedName == name && !result.contains(where: { $0.id == id }) {
+        for (id, deletedName) in self.deleted.current
+        where deletedName == name && !result.contains(where: { $0.id == id }) {
             result.append((id, "off"))
         }
         return result
@@ -75,18 +84,28 @@ extension EndToEndHarness {
             events: old.events,
             journal: old.journal
         )
-        self.daemon = Daemon(runtime: self.runtime, logger: Logger(label: "nightshift", logLevel: .debug, sink: self.capture.sink), stop: self.stop)
+        self.daemon = Daemon(
+            runtime: self.runtime,
+            logger: Logger(label: "nightshift", logLevel: .debug, sink: self.capture.sink),
+            stop: self.stop
+        )
     }
 }
 
 @Suite(.serialized)
 struct UnreliableListTests {
     @Test func failingListDoesNotBlockTeardown() throws {
-        let harness = try EndToEndHarness(trainCommand: "sleep 600", maxDuration: "5s", timeouts: ("2m", "2m", "2m", "15s"))
+        let harness = try EndToEndHarness(
+            trainCommand: "sleep 600",
+            maxDuration: "5s",
+            timeouts: ("2m", "2m", "2m", "15s")
+        )
         let machines = UnreliableListMachines(harness.runtime.machines)
         harness.useMachines(machines)
         let started = try #require(harness.daemon.startRun(of: harness.job))
-        #expect(try harness.waitFor(started.runId, timeout: 60) { $0.state == .confirmingGone || $0.state == .deleting })
+        #expect(
+            try harness.waitFor(started.runId, timeout: 60) { $0.state == .confirmingGone || $0.state == .deleting }
+        )
         machines.listFails.withLock { $0 = true }
         #expect(harness.daemon.waitForRuns(timeout: 90))
         let record = try #require(try harness.runtime.journal.run(id: started.runId))
@@ -95,7 +114,11 @@ struct UnreliableListTests {
     }
 
     @Test func staleListAfterDeleteDoesNotLoop() throws {
-        let harness = try EndToEndHarness(trainCommand: "sleep 600", maxDuration: "5s", timeouts: ("2m", "2m", "5s", "20s"))
+        let harness = try EndToEndHarness(
+            trainCommand: "sleep 600",
+            maxDuration: "5s",
+            timeouts: ("2m", "2m", "5s", "20s")
+        )
         let machines = UnreliableListMachines(harness.runtime.machines)
         harness.useMachines(machines)
         machines.keepsDeletedMachines.withLock { $0 = true }

@@ -18,7 +18,8 @@ private func startScripted(_ script: [HTTPResponse]) throws -> (LoopbackHTTPServ
     return (server, seen)
 }
 
-private func makeClient(_ capture: LogCapture = LogCapture(), sleeps: Protected<[Double]> = Protected([])) -> HTTPClient {
+private func makeClient(_ capture: LogCapture = LogCapture(), sleeps: Protected<[Double]> = Protected([])) -> HTTPClient
+{
     HTTPClient(
         connectTimeout: 2,
         totalTimeout: 5,
@@ -162,6 +163,9 @@ private func makeClient(_ capture: LogCapture = LogCapture(), sleeps: Protected<
 }
 
 @Test func displayURLDropsCredentialsAndQuery() {
-    let request = HTTPClientRequest(method: "GET", url: "https://user:hunter2pass@api.example.invalid/v1/machines?after=x#frag")
+    let request = HTTPClientRequest(
+        method: "GET",
+        url: "https://user:hunter2pass@api.example.invalid/v1/machines?after=x#frag"
+    )
     #expect(request.displayURL == "https://api.example.invalid/v1/machines")
 }

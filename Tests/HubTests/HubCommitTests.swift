@@ -43,7 +43,8 @@ private func ndjsonLines(_ body: Data) throws -> [[String: Any]] {
     let binary = Data([0x00, 0xFF, 0x10, 0x80, 0x7F])
 
     let oid = try hub.client.commitFiles(
-        repo: repo, type: .model,
+        repo: repo,
+        type: .model,
         files: [(path: "metrics.json", content: metrics), (path: "/out/weights.bin", content: binary)],
         deletions: ["old/notes.txt", "stale/"],
         message: "Upload results of run 42\nLoss 0.12 after 3 epochs",
@@ -87,7 +88,11 @@ private func ndjsonLines(_ body: Data) throws -> [[String: Any]] {
     let hub = makeHub(server)
 
     _ = try hub.client.commitFiles(
-        repo: repo, type: .model, files: [(path: "a.txt", content: Data("a".utf8))], message: "Add a")
+        repo: repo,
+        type: .model,
+        files: [(path: "a.txt", content: Data("a".utf8))],
+        message: "Add a"
+    )
 
     #expect(server.log == ["GET /api/models/alice/nightly-model/revision/main", "POST \(commitPath)"])
     let lines = try ndjsonLines(try #require(server.received("POST", commitPath).first).body)
@@ -115,7 +120,10 @@ private func ndjsonLines(_ body: Data) throws -> [[String: Any]] {
     let hub = makeHub(server)
 
     let oid = try hub.client.commitFiles(
-        repo: repo, type: .model, files: [(path: "m.json", content: Data("{}".utf8))], message: "Upload run 43"
+        repo: repo,
+        type: .model,
+        files: [(path: "m.json", content: Data("{}".utf8))],
+        message: "Upload run 43"
     )
 
     #expect(oid == newSHA)
@@ -139,7 +147,11 @@ private func ndjsonLines(_ body: Data) throws -> [[String: Any]] {
 
     let error = try #require(throws: HubError.self) {
         try hub.client.commitFiles(
-            repo: repo, type: .model, files: [(path: "m", content: Data("x".utf8))], message: "Upload run 44")
+            repo: repo,
+            type: .model,
+            files: [(path: "m", content: Data("x".utf8))],
+            message: "Upload run 44"
+        )
     }
 
     guard case .http(_, let status, _, let message) = error else {
@@ -174,7 +186,10 @@ private func ndjsonLines(_ body: Data) throws -> [[String: Any]] {
     let hub = makeHub(server)
 
     let oid = try hub.client.commitFiles(
-        repo: repo, type: .model, files: [(path: "m.json", content: Data("{}".utf8))], message: "Upload run 45"
+        repo: repo,
+        type: .model,
+        files: [(path: "m.json", content: Data("{}".utf8))],
+        message: "Upload run 45"
     )
 
     #expect(oid == newSHA)
@@ -203,7 +218,11 @@ private func ndjsonLines(_ body: Data) throws -> [[String: Any]] {
 
     let error = try #require(throws: HubError.self) {
         try hub.client.commitFiles(
-            repo: repo, type: .model, files: [(path: "m", content: Data("x".utf8))], message: "Upload")
+            repo: repo,
+            type: .model,
+            files: [(path: "m", content: Data("x".utf8))],
+            message: "Upload"
+        )
     }
 
     guard case .http(_, let status, _, _) = error else {
@@ -217,7 +236,9 @@ private func ndjsonLines(_ body: Data) throws -> [[String: Any]] {
 @Test func commitConflictIsDistinct() throws {
     let server = try ScriptedServer { _, _ in
         hubErrorResponse(
-            412, code: nil, message: "The branch was updated since you opened this page. Please refresh and try again."
+            412,
+            code: nil,
+            message: "The branch was updated since you opened this page. Please refresh and try again."
         )
     }
     defer { server.stop() }
@@ -225,7 +246,10 @@ private func ndjsonLines(_ body: Data) throws -> [[String: Any]] {
 
     let error = try #require(throws: HubError.self) {
         try hub.client.commitFiles(
-            repo: repo, type: .model, files: [(path: "m", content: Data("x".utf8))], message: "Upload",
+            repo: repo,
+            type: .model,
+            files: [(path: "m", content: Data("x".utf8))],
+            message: "Upload",
             parentCommit: "9f1c2e3"
         )
     }
@@ -256,7 +280,11 @@ private func ndjsonLines(_ body: Data) throws -> [[String: Any]] {
     for example in cases {
         let error = try #require(throws: HubError.self) {
             try hub.client.commitFiles(
-                repo: repo, type: .model, files: example.files, deletions: example.deletions, message: example.message
+                repo: repo,
+                type: .model,
+                files: example.files,
+                deletions: example.deletions,
+                message: example.message
             )
         }
         guard case .invalidArgument = error else {
@@ -285,7 +313,11 @@ private func ndjsonLines(_ body: Data) throws -> [[String: Any]] {
     do { _ = try hub.client.downloadFile(repo: repo, type: .model, path: "a") } catch { errors.append("\(error)") }
     do {
         _ = try hub.client.commitFiles(
-            repo: repo, type: .model, files: [(path: "a", content: Data("x".utf8))], message: "m")
+            repo: repo,
+            type: .model,
+            files: [(path: "a", content: Data("x".utf8))],
+            message: "m"
+        )
     } catch {
         errors.append("\(error)")
     }

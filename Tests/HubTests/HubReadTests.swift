@@ -160,7 +160,11 @@ import Testing
     let hub = makeHub(server)
 
     let data = try hub.client.downloadFile(
-        repo: "alice/data", type: .dataset, revision: "refs/pr/2", path: "configs/base.json")
+        repo: "alice/data",
+        type: .dataset,
+        revision: "refs/pr/2",
+        path: "configs/base.json"
+    )
 
     #expect(data == Data("{\"hidden\": 64}".utf8))
     #expect(server.requests.current.first?.rawPath == "/datasets/alice/data/resolve/refs%2Fpr%2F2/configs/base.json")
@@ -284,7 +288,8 @@ func downloadNotFoundKindsThrow(code: String) throws {
     #expect(hub.client.commitURL(repo: "alice/m", type: .model, commit: newSHA) == "\(base)/alice/m/commit/\(newSHA)")
     #expect(
         hub.client.commitURL(repo: "alice/d", type: .dataset, commit: newSHA)
-            == "\(base)/datasets/alice/d/commit/\(newSHA)")
+            == "\(base)/datasets/alice/d/commit/\(newSHA)"
+    )
     #expect(
         hub.client.commitURL(repo: "alice/s", type: .space, commit: newSHA) == "\(base)/spaces/alice/s/commit/\(newSHA)"
     )

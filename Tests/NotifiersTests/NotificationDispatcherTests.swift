@@ -256,8 +256,11 @@ private func webhook(_ receiver: WebhookReceiver, _ capture: LogCapture, name: S
     #expect(capture.records.contains { $0.message == "Notification not delivered, attempts exhausted" })
     #expect(capture.records.contains { $0.label == "http" })
 
-    let forbidden = [slackURL, hookURL, slackToken, webhookPathToken, webhookSecret, String(webhookSecret.dropFirst(6))]
-    let visibleText = rawLogStrings(capture) + [capture.text] + errors.map(\.description)
+    let forbidden = [
+        slackURL, hookURL, slackToken, webhookPathToken, webhookSecret, String(webhookSecret.dropFirst(6)),
+    ]
+    let visibleText =
+        rawLogStrings(capture) + [capture.text] + errors.map(\.description)
         + ["\(slackNotifier)", "\(hookNotifier)", String(reflecting: hookNotifier)]
     for secret in forbidden {
         let leaks = visibleText.filter { $0.contains(secret) }

@@ -58,7 +58,10 @@ import Testing
     let receiver = try startReceiver()
     defer { receiver.stop() }
     let notification = RunNotification(
-        kind: .failed, job: "a&b", runId: "r<1>", failedState: "running",
+        kind: .failed,
+        job: "a&b",
+        runId: "r<1>",
+        failedState: "running",
         reason: "loss > 3 & grad < 0 <!channel> <https://evil.example|click>",
         modelCommitURL: "https://hub.example/c?a=1&b=2|x"
     )
@@ -200,7 +203,9 @@ import Testing
     let capture = LogCapture()
     let notifier = SlackNotifier(name: "team", url: receiver.slackURL(token: slackToken), http: makeHTTP(capture))
     let dispatcher = NotificationDispatcher(
-        notifiers: [(notifier, Set(RunEventKind.allCases))], logger: makeLogger(capture), retry: fastRetry(attempts: 5)
+        notifiers: [(notifier, Set(RunEventKind.allCases))],
+        logger: makeLogger(capture),
+        retry: fastRetry(attempts: 5)
     )
     receiver.respond(with: .slackError(404, "no_service"))
 
@@ -220,7 +225,9 @@ import Testing
 
 @Test func slackNotifierDescriptionHidesURL() {
     let notifier = SlackNotifier(
-        name: "team", url: "https://hooks.slack.com/services/T1/B2/\(slackToken)", http: makeHTTP(LogCapture())
+        name: "team",
+        url: "https://hooks.slack.com/services/T1/B2/\(slackToken)",
+        http: makeHTTP(LogCapture())
     )
     #expect(notifier.displayURL == "https://hooks.slack.com/[REDACTED]")
     #expect("\(notifier)" == "SlackNotifier(team, https://hooks.slack.com/[REDACTED])")

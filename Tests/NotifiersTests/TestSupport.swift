@@ -40,23 +40,40 @@ let sampleDate = Date(timeIntervalSince1970: 1_827_892_931)
 
 func succeededNotification(runId: String = "20271204-0300-ab12") -> RunNotification {
     RunNotification(
-        kind: .succeeded, job: "weekly-train", runId: runId, occurredAt: sampleDate, machineId: "psq2w3e4r",
-        machineType: "A4000", durationSeconds: 3725, estimatedCostUSD: 0.78,
+        kind: .succeeded,
+        job: "weekly-train",
+        runId: runId,
+        occurredAt: sampleDate,
+        machineId: "psq2w3e4r",
+        machineType: "A4000",
+        durationSeconds: 3725,
+        estimatedCostUSD: 0.78,
         modelCommitURL: "https://huggingface.co/acme/weekly-model/commit/4f2a9c1"
     )
 }
 
 func failedNotification(runId: String = "20271204-0300-ab12") -> RunNotification {
     RunNotification(
-        kind: .failed, job: "weekly-train", runId: runId, occurredAt: sampleDate, machineId: "psq2w3e4r",
-        machineType: "A4000", failedState: "waitingForReady", reason: "machine stuck in provisioning for 20m"
+        kind: .failed,
+        job: "weekly-train",
+        runId: runId,
+        occurredAt: sampleDate,
+        machineId: "psq2w3e4r",
+        machineType: "A4000",
+        failedState: "waitingForReady",
+        reason: "machine stuck in provisioning for 20m"
     )
 }
 
 func teardownFailedNotification() -> RunNotification {
     RunNotification(
-        kind: .teardownFailed, job: "weekly-train", runId: "20271204-0300-ab12", occurredAt: sampleDate,
-        machineId: "psq2w3e4r", machineType: "A4000", reason: "delete returned 500 five times"
+        kind: .teardownFailed,
+        job: "weekly-train",
+        runId: "20271204-0300-ab12",
+        occurredAt: sampleDate,
+        machineId: "psq2w3e4r",
+        machineType: "A4000",
+        reason: "delete returned 500 five times"
     )
 }
 

@@ -9,7 +9,9 @@ import Testing
     let receiver = try startReceiver(secret: webhookSecret)
     defer { receiver.stop() }
     let notifier = try WebhookNotifier(
-        name: "ops", url: receiver.url(path: "/hooks/\(webhookPathToken)"), secret: webhookSecret,
+        name: "ops",
+        url: receiver.url(path: "/hooks/\(webhookPathToken)"),
+        secret: webhookSecret,
         http: makeHTTP(LogCapture())
     )
     let before = Int(Date().timeIntervalSince1970)
@@ -45,7 +47,10 @@ import Testing
     let receiver = try startReceiver(secret: webhookSecret)
     defer { receiver.stop() }
     let notifier = try WebhookNotifier(
-        name: "ops", url: receiver.url(path: "/hooks"), secret: webhookSecret, http: makeHTTP(LogCapture())
+        name: "ops",
+        url: receiver.url(path: "/hooks"),
+        secret: webhookSecret,
+        http: makeHTTP(LogCapture())
     )
     _ = try notifier.deliver(failedNotification())
 
@@ -58,29 +63,40 @@ import Testing
     tampered[index] = UInt8(ascii: "W")
     #expect(
         !WebhookReceiver.verifySignature(
-            secret: webhookSecret, id: delivery.header("webhook-id"), timestamp: delivery.header("webhook-timestamp"),
-            signatureHeader: delivery.header("webhook-signature"), body: tampered
+            secret: webhookSecret,
+            id: delivery.header("webhook-id"),
+            timestamp: delivery.header("webhook-timestamp"),
+            signatureHeader: delivery.header("webhook-signature"),
+            body: tampered
         )
     )
     // Nor does it with another id, another timestamp or another secret.
     #expect(
         !WebhookReceiver.verifySignature(
-            secret: webhookSecret, id: "other", timestamp: delivery.header("webhook-timestamp"),
-            signatureHeader: delivery.header("webhook-signature"), body: delivery.body
+            secret: webhookSecret,
+            id: "other",
+            timestamp: delivery.header("webhook-timestamp"),
+            signatureHeader: delivery.header("webhook-signature"),
+            body: delivery.body
         )
     )
     let shifted = delivery.header("webhook-timestamp").flatMap { Int($0) }.map { String($0 + 1) }
     #expect(
         !WebhookReceiver.verifySignature(
-            secret: webhookSecret, id: delivery.header("webhook-id"), timestamp: shifted,
-            signatureHeader: delivery.header("webhook-signature"), body: delivery.body
+            secret: webhookSecret,
+            id: delivery.header("webhook-id"),
+            timestamp: shifted,
+            signatureHeader: delivery.header("webhook-signature"),
+            body: delivery.body
         )
     )
     #expect(
         !WebhookReceiver.verifySignature(
             secret: "whsec_" + Data(Array("another-key-of-24-bytes!".utf8)).base64EncodedString(),
-            id: delivery.header("webhook-id"), timestamp: delivery.header("webhook-timestamp"),
-            signatureHeader: delivery.header("webhook-signature"), body: delivery.body
+            id: delivery.header("webhook-id"),
+            timestamp: delivery.header("webhook-timestamp"),
+            signatureHeader: delivery.header("webhook-signature"),
+            body: delivery.body
         )
     )
 }
@@ -89,7 +105,9 @@ import Testing
     // The test vector that the Standard Webhooks reference libraries check against.
     let signer = try StandardWebhookSigner(secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", notifier: "t")
     let signature = signer.signature(
-        id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: 1_614_265_330, body: Data("{\"test\": 2432232314}".utf8)
+        id: "msg_p5jXN8AQM9LWM0D4loKWxJek",
+        timestamp: 1_614_265_330,
+        body: Data("{\"test\": 2432232314}".utf8)
     )
     #expect(signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
 }
@@ -97,17 +115,22 @@ import Testing
 @Test func whsecSecretIsDecoded() throws {
     let body = Data("{\"a\":1}".utf8)
     let signed = try StandardWebhookSigner(secret: webhookSecret, notifier: "t").signature(
-        id: "id1", timestamp: 100, body: body
+        id: "id1",
+        timestamp: 100,
+        body: body
     )
     let expected = Digest.hmacSHA256(key: webhookKey, message: Array("id1.100.".utf8) + Array(body))
     #expect(signed == "v1," + Data(expected).base64EncodedString())
 
     // Without the prefix, the text itself is the key.
     let raw = try StandardWebhookSigner(secret: "plain shared text", notifier: "t").signature(
-        id: "id1", timestamp: 100, body: body
+        id: "id1",
+        timestamp: 100,
+        body: body
     )
     let rawExpected = Digest.hmacSHA256(
-        key: Array("plain shared text".utf8), message: Array("id1.100.".utf8) + Array(body)
+        key: Array("plain shared text".utf8),
+        message: Array("id1.100.".utf8) + Array(body)
     )
     #expect(raw == "v1," + Data(rawExpected).base64EncodedString())
 
@@ -141,7 +164,10 @@ import Testing
     let receiver = try startReceiver(secret: webhookSecret)
     defer { receiver.stop() }
     let notifier = try WebhookNotifier(
-        name: "ops", url: receiver.url(path: "/hooks"), secret: webhookSecret, http: makeHTTP(LogCapture()),
+        name: "ops",
+        url: receiver.url(path: "/hooks"),
+        secret: webhookSecret,
+        http: makeHTTP(LogCapture()),
         clock: { Date(timeIntervalSinceNow: -400) }
     )
     _ = try notifier.deliver(succeededNotification())
@@ -151,8 +177,11 @@ import Testing
     let attemptTime = try #require(delivery.header("webhook-timestamp").flatMap { Double($0) })
     #expect(
         WebhookReceiver.verifySignature(
-            secret: webhookSecret, id: delivery.header("webhook-id"), timestamp: delivery.header("webhook-timestamp"),
-            signatureHeader: delivery.header("webhook-signature"), body: delivery.body,
+            secret: webhookSecret,
+            id: delivery.header("webhook-id"),
+            timestamp: delivery.header("webhook-timestamp"),
+            signatureHeader: delivery.header("webhook-signature"),
+            body: delivery.body,
             now: Date(timeIntervalSince1970: attemptTime + 10)
         )
     )
@@ -162,7 +191,10 @@ import Testing
     let receiver = try startReceiver(secret: webhookSecret)
     defer { receiver.stop() }
     let notifier = try WebhookNotifier(
-        name: "ops", url: receiver.url(path: "/hooks"), secret: nil, http: makeHTTP(LogCapture())
+        name: "ops",
+        url: receiver.url(path: "/hooks"),
+        secret: nil,
+        http: makeHTTP(LogCapture())
     )
     _ = try notifier.deliver(succeededNotification())
     let delivery = try #require(receiver.deliveries.first)
@@ -180,7 +212,9 @@ import Testing
     let receiver = try startReceiver()
     defer { receiver.stop() }
     let notifier = try WebhookNotifier(
-        name: "ops", url: receiver.url(path: "/hooks/\(webhookPathToken)"), secret: webhookSecret,
+        name: "ops",
+        url: receiver.url(path: "/hooks/\(webhookPathToken)"),
+        secret: webhookSecret,
         http: makeHTTP(LogCapture())
     )
     let cases: [(WebhookReply, Bool)] = [
@@ -204,10 +238,15 @@ import Testing
     defer { receiver.stop() }
     let capture = LogCapture()
     let notifier = try WebhookNotifier(
-        name: "ops", url: receiver.url(path: "/hooks"), secret: webhookSecret, http: makeHTTP(capture)
+        name: "ops",
+        url: receiver.url(path: "/hooks"),
+        secret: webhookSecret,
+        http: makeHTTP(capture)
     )
     let dispatcher = NotificationDispatcher(
-        notifiers: [(notifier, Set(RunEventKind.allCases))], logger: makeLogger(capture), retry: fastRetry(attempts: 4)
+        notifiers: [(notifier, Set(RunEventKind.allCases))],
+        logger: makeLogger(capture),
+        retry: fastRetry(attempts: 4)
     )
     receiver.respond(with: .serverError, times: 2)
 

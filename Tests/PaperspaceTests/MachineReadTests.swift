@@ -250,13 +250,19 @@ import Testing
     defer { server.stop() }
     let harness = makeHarness(server)
     let request = MachineCreateRequest(
-        name: "n", machineType: "A4000", templateId: "t0nspur5", diskSize: 77, region: "ny2")
+        name: "n",
+        machineType: "A4000",
+        templateId: "t0nspur5",
+        diskSize: 77,
+        region: "ny2"
+    )
 
     let error = try #require(throws: PaperspaceError.self) { try harness.client.createMachine(request) }
 
     #expect(
         error.description
-            == "create machine n: Paperspace returned 400 BAD_REQUEST: Invalid input (diskSize is invalid)")
+            == "create machine n: Paperspace returned 400 BAD_REQUEST: Invalid input (diskSize is invalid)"
+    )
 }
 
 @Test func nonJSONErrorShowsStatusAndStart() throws {

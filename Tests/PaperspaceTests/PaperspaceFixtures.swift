@@ -63,7 +63,12 @@ func makeHarness(
         }
     )
     let client = PaperspaceClient(
-        endpoint: server.endpoint, apiKey: testAPIKey, http: http, logger: logger, retry: retry)
+        endpoint: server.endpoint,
+        apiKey: testAPIKey,
+        http: http,
+        logger: logger,
+        retry: retry
+    )
     return Harness(client: client, capture: capture, sleeps: sleeps)
 }
 

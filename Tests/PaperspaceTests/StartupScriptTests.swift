@@ -158,7 +158,12 @@ private func startScriptServer(
     defer { server.stop() }
     let harness = makeHarness(server)
     let request = MachineCreateRequest(
-        name: "n", machineType: "C5", templateId: "t0nspur5", diskSize: 50, region: "ny2")
+        name: "n",
+        machineType: "C5",
+        templateId: "t0nspur5",
+        diskSize: 50,
+        region: "ny2"
+    )
 
     var errors: [String] = []
     do { _ = try harness.client.getMachine(id: "psabc123") } catch { errors.append("\(error)") }

@@ -21,7 +21,9 @@ private func startStopServer(stopResponse: HTTPResponse, state: String) throws -
 
 @Test func stopSendsPatchWithoutBody() throws {
     let stopped = mutationResponse(
-        machineJSON(id: "psabc123", name: "nightshift-run-1", state: "stopping"), event: "stop")
+        machineJSON(id: "psabc123", name: "nightshift-run-1", state: "stopping"),
+        event: "stop"
+    )
     let server = try startStopServer(stopResponse: stopped, state: "stopping")
     defer { server.stop() }
     let harness = makeHarness(server)
@@ -68,7 +70,8 @@ func stopRejectedWhenAlreadyStoppedSucceeds(state: String) throws {
 
     #expect(
         error.description
-            == "stop machine psabc123: Paperspace returned 400 BAD_REQUEST: This machine is currently starting.")
+            == "stop machine psabc123: Paperspace returned 400 BAD_REQUEST: This machine is currently starting."
+    )
     #expect(server.log == ["PATCH /v1/machines/psabc123/stop", "GET /v1/machines/psabc123"])
 }
 

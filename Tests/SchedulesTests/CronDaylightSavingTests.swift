@@ -22,66 +22,121 @@ struct CronDaylightSavingTests {
     static let cases: [Case] = [
         // A skipped 02:30 fires once, at the first instant after the gap: 03:00 EDT.
         Case(
-            expression: "30 2 * * *", zone: "America/New_York", after: "2027-03-13T00:00:00Z",
-            expected: ["2027-03-13T07:30:00Z", "2027-03-14T07:00:00Z", "2027-03-15T06:30:00Z"]),
+            expression: "30 2 * * *",
+            zone: "America/New_York",
+            after: "2027-03-13T00:00:00Z",
+            expected: ["2027-03-13T07:30:00Z", "2027-03-14T07:00:00Z", "2027-03-15T06:30:00Z"]
+        ),
         // A repeated 01:30 fires once, at the first occurrence (EDT).
         Case(
-            expression: "30 1 * * *", zone: "America/New_York", after: "2027-11-06T00:00:00Z",
-            expected: ["2027-11-06T05:30:00Z", "2027-11-07T05:30:00Z", "2027-11-08T06:30:00Z"]),
+            expression: "30 1 * * *",
+            zone: "America/New_York",
+            after: "2027-11-06T00:00:00Z",
+            expected: ["2027-11-06T05:30:00Z", "2027-11-07T05:30:00Z", "2027-11-08T06:30:00Z"]
+        ),
         Case(
-            expression: "30 1 * * *", zone: "America/New_York", after: "2027-11-07T05:30:00Z",
-            expected: ["2027-11-08T06:30:00Z"]),
+            expression: "30 1 * * *",
+            zone: "America/New_York",
+            after: "2027-11-07T05:30:00Z",
+            expected: ["2027-11-08T06:30:00Z"]
+        ),
         // A reference time inside the second pass of the repeated hour does not fire the first pass again.
         Case(
-            expression: "30 1 * * *", zone: "America/New_York", after: "2027-11-07T06:00:00Z",
-            expected: ["2027-11-08T06:30:00Z"]),
+            expression: "30 1 * * *",
+            zone: "America/New_York",
+            after: "2027-11-07T06:00:00Z",
+            expected: ["2027-11-08T06:30:00Z"]
+        ),
         Case(
-            expression: "* * * * *", zone: "America/New_York", after: "2027-11-07T06:10:00Z",
-            expected: ["2027-11-07T07:00:00Z", "2027-11-07T07:01:00Z"]),
+            expression: "* * * * *",
+            zone: "America/New_York",
+            after: "2027-11-07T06:10:00Z",
+            expected: ["2027-11-07T07:00:00Z", "2027-11-07T07:01:00Z"]
+        ),
         // All wall times in the gap map to 03:00 EDT and fire once together.
         Case(
-            expression: "*/15 2 * * *", zone: "America/New_York", after: "2027-03-14T00:00:00Z",
-            expected: ["2027-03-14T07:00:00Z", "2027-03-15T06:00:00Z", "2027-03-15T06:15:00Z"]),
+            expression: "*/15 2 * * *",
+            zone: "America/New_York",
+            after: "2027-03-14T00:00:00Z",
+            expected: ["2027-03-14T07:00:00Z", "2027-03-15T06:00:00Z", "2027-03-15T06:15:00Z"]
+        ),
         Case(
-            expression: "* * * * *", zone: "America/New_York", after: "2027-03-14T06:58:00Z",
-            expected: ["2027-03-14T06:59:00Z", "2027-03-14T07:00:00Z", "2027-03-14T07:01:00Z"]),
+            expression: "* * * * *",
+            zone: "America/New_York",
+            after: "2027-03-14T06:58:00Z",
+            expected: ["2027-03-14T06:59:00Z", "2027-03-14T07:00:00Z", "2027-03-14T07:01:00Z"]
+        ),
         Case(
-            expression: "0 * * * *", zone: "America/New_York", after: "2027-03-14T05:30:00Z",
-            expected: ["2027-03-14T06:00:00Z", "2027-03-14T07:00:00Z", "2027-03-14T08:00:00Z"]),
+            expression: "0 * * * *",
+            zone: "America/New_York",
+            after: "2027-03-14T05:30:00Z",
+            expected: ["2027-03-14T06:00:00Z", "2027-03-14T07:00:00Z", "2027-03-14T08:00:00Z"]
+        ),
         // Hourly skips 01:00 EST, the second pass of the repeated hour.
         Case(
-            expression: "0 * * * *", zone: "America/New_York", after: "2027-11-07T04:30:00Z",
-            expected: ["2027-11-07T05:00:00Z", "2027-11-07T07:00:00Z", "2027-11-07T08:00:00Z"]),
+            expression: "0 * * * *",
+            zone: "America/New_York",
+            after: "2027-11-07T04:30:00Z",
+            expected: ["2027-11-07T05:00:00Z", "2027-11-07T07:00:00Z", "2027-11-07T08:00:00Z"]
+        ),
         Case(
-            expression: "30 2 * * *", zone: "Europe/Berlin", after: "2027-03-27T00:00:00Z",
-            expected: ["2027-03-27T01:30:00Z", "2027-03-28T01:00:00Z", "2027-03-29T00:30:00Z"]),
+            expression: "30 2 * * *",
+            zone: "Europe/Berlin",
+            after: "2027-03-27T00:00:00Z",
+            expected: ["2027-03-27T01:30:00Z", "2027-03-28T01:00:00Z", "2027-03-29T00:30:00Z"]
+        ),
         Case(
-            expression: "30 2,3 * * *", zone: "Europe/Berlin", after: "2027-03-28T00:00:00Z",
-            expected: ["2027-03-28T01:00:00Z", "2027-03-28T01:30:00Z", "2027-03-29T00:30:00Z"]),
+            expression: "30 2,3 * * *",
+            zone: "Europe/Berlin",
+            after: "2027-03-28T00:00:00Z",
+            expected: ["2027-03-28T01:00:00Z", "2027-03-28T01:30:00Z", "2027-03-29T00:30:00Z"]
+        ),
         Case(
-            expression: "0 3 * * *", zone: "Europe/Berlin", after: "2027-03-27T12:00:00Z",
-            expected: ["2027-03-28T01:00:00Z", "2027-03-29T01:00:00Z"]),
+            expression: "0 3 * * *",
+            zone: "Europe/Berlin",
+            after: "2027-03-27T12:00:00Z",
+            expected: ["2027-03-28T01:00:00Z", "2027-03-29T01:00:00Z"]
+        ),
         Case(
-            expression: "30 2 * * *", zone: "Europe/Berlin", after: "2027-10-30T00:00:00Z",
-            expected: ["2027-10-30T00:30:00Z", "2027-10-31T00:30:00Z", "2027-11-01T01:30:00Z"]),
+            expression: "30 2 * * *",
+            zone: "Europe/Berlin",
+            after: "2027-10-30T00:00:00Z",
+            expected: ["2027-10-30T00:30:00Z", "2027-10-31T00:30:00Z", "2027-11-01T01:30:00Z"]
+        ),
         Case(
-            expression: "30 2 * * *", zone: "Australia/Sydney", after: "2027-10-02T00:00:00Z",
-            expected: ["2027-10-02T16:00:00Z", "2027-10-03T15:30:00Z"]),
+            expression: "30 2 * * *",
+            zone: "Australia/Sydney",
+            after: "2027-10-02T00:00:00Z",
+            expected: ["2027-10-02T16:00:00Z", "2027-10-03T15:30:00Z"]
+        ),
         Case(
-            expression: "30 2 * * *", zone: "Australia/Sydney", after: "2027-04-03T00:00:00Z",
-            expected: ["2027-04-03T15:30:00Z", "2027-04-04T16:30:00Z"]),
+            expression: "30 2 * * *",
+            zone: "Australia/Sydney",
+            after: "2027-04-03T00:00:00Z",
+            expected: ["2027-04-03T15:30:00Z", "2027-04-04T16:30:00Z"]
+        ),
         Case(
-            expression: "15 2 * * *", zone: "Australia/Lord_Howe", after: "2027-10-02T00:00:00Z",
-            expected: ["2027-10-02T15:30:00Z", "2027-10-03T15:15:00Z"]),
+            expression: "15 2 * * *",
+            zone: "Australia/Lord_Howe",
+            after: "2027-10-02T00:00:00Z",
+            expected: ["2027-10-02T15:30:00Z", "2027-10-03T15:15:00Z"]
+        ),
         Case(
-            expression: "45 1 * * *", zone: "Australia/Lord_Howe", after: "2027-04-03T00:00:00Z",
-            expected: ["2027-04-03T14:45:00Z", "2027-04-04T15:15:00Z"]),
+            expression: "45 1 * * *",
+            zone: "Australia/Lord_Howe",
+            after: "2027-04-03T00:00:00Z",
+            expected: ["2027-04-03T14:45:00Z", "2027-04-04T15:15:00Z"]
+        ),
     ]
 
     @Test("Fire times across transitions", arguments: Self.cases)
     func fireTimesAcrossTransitions(_ testCase: Case) throws {
         let times = try fireTimes(
-            testCase.expression, after: testCase.after, in: testCase.zone, count: testCase.expected.count)
+            testCase.expression,
+            after: testCase.after,
+            in: testCase.zone,
+            count: testCase.expected.count
+        )
         #expect(times == testCase.expected)
     }
 
@@ -129,7 +184,8 @@ struct CronDaylightSavingTests {
         let times = try Self.fireTimesIn2027("0 * * * *", zoneIdentifier)
         let gaps = zip(times, times.dropFirst()).map { Int($1.timeIntervalSince($0)) }
         let timeZone = zone(zoneIdentifier)
-        let usesDaylightSaving = timeZone.nextDaylightSavingTimeTransition(after: utc("2027-01-01T00:00:00Z"))
+        let usesDaylightSaving =
+            timeZone.nextDaylightSavingTimeTransition(after: utc("2027-01-01T00:00:00Z"))
             .map { $0 < utc("2028-01-01T00:00:00Z") } ?? false
 
         #expect(gaps.allSatisfy { $0 > 0 }, "fire times are not strictly increasing")

@@ -75,10 +75,16 @@ struct CronOracleTests {
             if wall > latestWall {
                 let fields = stride(from: latestWall + 60, through: wall, by: 60).map { seconds in
                     let parts = naiveCalendar.dateComponents(
-                        [.month, .day, .weekday, .hour, .minute], from: Date(timeIntervalSince1970: Double(seconds)))
+                        [.month, .day, .weekday, .hour, .minute],
+                        from: Date(timeIntervalSince1970: Double(seconds))
+                    )
                     return WallFields(
-                        month: parts.month!, day: parts.day!, weekday: parts.weekday!, hour: parts.hour!,
-                        minute: parts.minute!)
+                        month: parts.month!,
+                        day: parts.day!,
+                        weekday: parts.weekday!,
+                        hour: parts.hour!,
+                        minute: parts.minute!
+                    )
                 }
                 steps.append(ScanStep(instant: instant, newWallMinutes: fields))
                 latestWall = wall

@@ -131,9 +131,11 @@ import Testing
         let result = try python(hub, script)
 
         #expect(result.status == 0, "list_repo_files failed: \(result.stderr)")
-        let listed = try #require(result.stdout.split(separator: "\n").last.flatMap { line in
-            try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String]
-        })
+        let listed = try #require(
+            result.stdout.split(separator: "\n").last.flatMap { line in
+                try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String]
+            }
+        )
         #expect(Set(listed) == Set(files.keys).union([".gitattributes"]))
         #expect(listed.count == files.count + 1)
         // 24 files and 5 directories in pages of 4 make 8 pages, 7 of them reached through a cursor.

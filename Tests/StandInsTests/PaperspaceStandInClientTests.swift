@@ -28,13 +28,17 @@ struct PaperspaceCurlClient {
     var apiKey: String?
 
     /// Sends one request. `body` is sent as is; nil sends no body at all.
-    func send(_ method: String, _ path: String, body: String? = nil, headers: [String] = []) throws -> PaperspaceCurlResponse {
+    func send(_ method: String, _ path: String, body: String? = nil, headers: [String] = []) throws
+        -> PaperspaceCurlResponse
+    {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("curl-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let bodyOut = directory.appendingPathComponent("body").path
         let headersOut = directory.appendingPathComponent("headers").path
-        var arguments = ["-s", "-S", "--max-time", "20", "-X", method, "-o", bodyOut, "-D", headersOut, "-w", "%{http_code}"]
+        var arguments = [
+            "-s", "-S", "--max-time", "20", "-X", method, "-o", bodyOut, "-D", headersOut, "-w", "%{http_code}",
+        ]
         if let apiKey {
             arguments += ["-H", "Authorization: Bearer \(apiKey)"]
         }
@@ -90,11 +94,15 @@ final class PaperspaceStandInFixture {
     let scratch: String
 
     init(_ configure: (inout PaperspaceStandIn.Options) -> Void = { _ in }) throws {
-        self.scratch = FileManager.default.temporaryDirectory
+        self.scratch =
+            FileManager.default.temporaryDirectory
             .appendingPathComponent("ps-standin-\(UUID().uuidString)").path
         var options = PaperspaceStandIn.Options(
-            apiKey: PaperspaceStandInFixture.apiKey, scratchDirectory: self.scratch, provisioningDelay: 0.1,
-            startingDelay: 0.1, stoppingDelay: 0.1
+            apiKey: PaperspaceStandInFixture.apiKey,
+            scratchDirectory: self.scratch,
+            provisioningDelay: 0.1,
+            startingDelay: 0.1,
+            stoppingDelay: 0.1
         )
         configure(&options)
         self.standIn = PaperspaceStandIn(options: options)
@@ -127,7 +135,9 @@ final class PaperspaceStandInFixture {
     /// Creates a startup script and returns its id.
     func createScript(_ text: String, name: String = "job-script", runOnce: Bool = false) throws -> String {
         let response = try self.client.send(
-            "POST", "/startup-scripts", json: ["name": name, "script": text, "isRunOnce": runOnce]
+            "POST",
+            "/startup-scripts",
+            json: ["name": name, "script": text, "isRunOnce": runOnce]
         )
         #expect(response.status == 200, "script create failed: \(response.text)")
         return try #require(response.json?["id"] as? String)
@@ -177,10 +187,18 @@ final class PaperspaceStandInFixture {
         #expect(try wrong.get("/machines").json?["code"] as? String == "UNAUTHORIZED")
 
         let legacy = PaperspaceCurlClient(baseURL: fixture.standIn.baseURL, apiKey: nil)
-        let legacyResponse = try legacy.send("GET", "/machines", headers: ["x-api-key: \(PaperspaceStandInFixture.apiKey)"])
+        let legacyResponse = try legacy.send(
+            "GET",
+            "/machines",
+            headers: ["x-api-key: \(PaperspaceStandInFixture.apiKey)"]
+        )
         #expect(legacyResponse.status == 401)
 
-        let basic = try legacy.send("GET", "/machines", headers: ["Authorization: Basic \(PaperspaceStandInFixture.apiKey)"])
+        let basic = try legacy.send(
+            "GET",
+            "/machines",
+            headers: ["Authorization: Basic \(PaperspaceStandInFixture.apiKey)"]
+        )
         #expect(basic.status == 401)
     }
 

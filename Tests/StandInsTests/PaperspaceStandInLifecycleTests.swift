@@ -4,7 +4,8 @@ import Testing
 
 @Suite struct PaperspaceStandInLifecycleTests {
     /// Polls the API and returns each distinct state of machine `id` seen until it reaches `final`.
-    static func observeStates(_ fixture: PaperspaceStandInFixture, _ id: String, until final: String) throws -> [String] {
+    static func observeStates(_ fixture: PaperspaceStandInFixture, _ id: String, until final: String) throws -> [String]
+    {
         var states: [String] = []
         let deadline = Date(timeIntervalSinceNow: 5)
         while Date() < deadline {
@@ -38,7 +39,9 @@ import Testing
     }
 
     @Test func stopThenStartCycles() throws {
-        let fixture = try PaperspaceStandInFixture { $0.stoppingDelay = 0.3; $0.startingDelay = 0.3 }
+        let fixture = try PaperspaceStandInFixture {
+            $0.stoppingDelay = 0.3; $0.startingDelay = 0.3
+        }
         let id = try fixture.createMachineID()
         #expect(try fixture.waitForState(id, "ready"))
 
@@ -52,7 +55,9 @@ import Testing
 
         let start = try fixture.client.send("PATCH", "/machines/\(id)/start", body: "{}")
         #expect(start.status == 200)
-        #expect(try PaperspaceStandInLifecycleTests.observeStates(fixture, id, until: "ready") == ["starting", "ready"])
+        #expect(
+            try PaperspaceStandInLifecycleTests.observeStates(fixture, id, until: "ready") == ["starting", "ready"]
+        )
         #expect(fixture.machine(id)?.bootCount == 2)
     }
 
@@ -70,7 +75,9 @@ import Testing
         #expect(try fixture.waitForState(id, "ready"))
         let restart = try fixture.client.send("PATCH", "/machines/\(id)/restart", body: "")
         #expect(restart.status == 200)
-        #expect(try PaperspaceStandInLifecycleTests.observeStates(fixture, id, until: "ready") == ["restarting", "ready"])
+        #expect(
+            try PaperspaceStandInLifecycleTests.observeStates(fixture, id, until: "ready") == ["restarting", "ready"]
+        )
     }
 
     @Test func redundantPowerCallsAreRejected() throws {
@@ -166,7 +173,9 @@ import Testing
     }
 
     @Test func secondsOnStopGrowingWhenOff() throws {
-        let fixture = try PaperspaceStandInFixture { $0.provisioningDelay = 0.2; $0.stoppingDelay = 0.2 }
+        let fixture = try PaperspaceStandInFixture {
+            $0.provisioningDelay = 0.2; $0.stoppingDelay = 0.2
+        }
         let id = try fixture.createMachineID()
         #expect(try fixture.waitForState(id, "ready"))
         Thread.sleep(forTimeInterval: 0.3)

@@ -3,7 +3,7 @@ import StandIns
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A directory of fake host `poweroff`, `shutdown`, `halt`, `reboot` and `systemctl` commands that only write a
@@ -81,7 +81,9 @@ func isProcessAlive(_ pid: Int32) -> Bool {
         #expect(Self.read(directory, "path-seen") == directory + "/bin:" + trap.path + "\n")
 
         let environment = try #require(Self.read(directory, "env-seen"))
-        let names = Set(environment.split(separator: "\n").compactMap { $0.split(separator: "=").first.map(String.init) })
+        let names = Set(
+            environment.split(separator: "\n").compactMap { $0.split(separator: "=").first.map(String.init) }
+        )
         let allowed: Set<String> = ["PATH", "HOME", "NIGHTSHIFT_POWEROFF", "JOB_TOKEN", "PWD", "SHLVL", "_", "OLDPWD"]
         #expect(names.isSubset(of: allowed), "unexpected variables: \(names.subtracting(allowed))")
         #expect(environment.contains("HOME=\(directory)\n"))
@@ -225,7 +227,11 @@ func isProcessAlive(_ pid: Int32) -> Bool {
         #expect(atLimit.utf8.count == 16 * 1024)
         let accepted = try fixture.client.send("POST", "/startup-scripts", json: ["name": "big", "script": atLimit])
         #expect(accepted.status == 200)
-        let tooLarge = try fixture.client.send("POST", "/startup-scripts", json: ["name": "big", "script": atLimit + "x"])
+        let tooLarge = try fixture.client.send(
+            "POST",
+            "/startup-scripts",
+            json: ["name": "big", "script": atLimit + "x"]
+        )
         #expect(tooLarge.status == 400)
         #expect(tooLarge.json?["code"] as? String == "BAD_REQUEST")
         let id = try #require(accepted.json?["id"] as? String)
@@ -237,14 +243,18 @@ func isProcessAlive(_ pid: Int32) -> Bool {
     @Test func scriptEndpointsHideText() throws {
         let fixture = try PaperspaceStandInFixture()
         let create = try fixture.client.send(
-            "POST", "/startup-scripts", json: ["name": "setup", "script": "echo secret-step", "isRunOnce": true]
+            "POST",
+            "/startup-scripts",
+            json: ["name": "setup", "script": "echo secret-step", "isRunOnce": true]
         )
         #expect(create.status == 200)
         let created = try #require(create.json)
         let id = try #require(created["id"] as? String)
         #expect(created["script"] == nil)
         #expect(!create.text.contains("secret-step"))
-        for field in ["id", "name", "description", "isEnabled", "isRunOnce", "assignedMachineIds", "dtCreated", "dtDeleted"] {
+        for field in [
+            "id", "name", "description", "isEnabled", "isRunOnce", "assignedMachineIds", "dtCreated", "dtDeleted",
+        ] {
             #expect(created.keys.contains(field), "Script lacks \(field)")
         }
         #expect(created["isRunOnce"] as? Bool == true)
@@ -253,7 +263,11 @@ func isProcessAlive(_ pid: Int32) -> Bool {
         let fetched = try fixture.client.get("/startup-scripts/\(id)")
         #expect(fetched.status == 200)
         #expect(!fetched.text.contains("secret-step"))
-        let update = try fixture.client.send("PUT", "/startup-scripts/\(id)", json: ["name": "renamed", "isEnabled": false])
+        let update = try fixture.client.send(
+            "PUT",
+            "/startup-scripts/\(id)",
+            json: ["name": "renamed", "isEnabled": false]
+        )
         #expect(update.json?["name"] as? String == "renamed")
         #expect(update.json?["isEnabled"] as? Bool == false)
         let listed = try fixture.client.get("/startup-scripts?name=renamed")
@@ -277,7 +291,11 @@ func isProcessAlive(_ pid: Int32) -> Bool {
         #expect(unassign.status == 200)
         #expect(unassign.json?["assignedMachineIds"] as? [String] == [])
         #expect(fixture.machine(id)?.startupScriptId == nil)
-        let missing = try fixture.client.send("POST", "/startup-scripts/\(script)/assign", json: ["machineId": "psnone"])
+        let missing = try fixture.client.send(
+            "POST",
+            "/startup-scripts/\(script)/assign",
+            json: ["machineId": "psnone"]
+        )
         #expect(missing.status == 404)
         let unknownScript = try fixture.createMachine(extra: ["startupScriptId": "scrmissing"])
         #expect(unknownScript.status == 404)
