@@ -111,7 +111,7 @@ public final class Journal: @unchecked Sendable {
     /// Returns every run that has not reached a terminal state, oldest first.
     ///
     /// A row whose record cannot be decoded (damaged, or written by another version) is not skipped, because its
-    /// machine may still exist: it comes back rebuilt from the row's own columns, in `stopping` with a failed
+    /// machine may still exist. It comes back rebuilt from the row's own columns, in `stopping` with a failed
     /// outcome, so that recovery tears it down by id or by name.
     public func activeRuns() throws -> [RunRecord] {
         try self.records(

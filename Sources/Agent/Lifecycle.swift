@@ -7,17 +7,17 @@ public enum LifecycleEvent: Sendable, Equatable {
     case started
     case scriptCreated(id: String)
     case machineCreated(id: String)
-    /// A poll returned the machine's state; nil means Paperspace no longer knows the machine.
+    /// A poll returned the machine's state. Nil means Paperspace no longer has the machine.
     case machineObserved(state: String?)
     /// The status record and the outputs were read from the model repo.
     case resultsChecked(succeeded: Bool, reason: String?, commitURL: String?)
     case stopRequested
     case deleteRequested
     case scriptDeleted
-    /// Before the script is deleted, another machine with the run's name turned up (a duplicate create, or one
-    /// made by an earlier attempt); it is torn down too.
+    /// Another machine with the run's name turned up before the script delete, from a duplicate create or an
+    /// earlier attempt. It is torn down too.
     case otherMachineFound(id: String)
-    /// An action failed; `operation` names it and `message` says why, without secrets.
+    /// An action failed. `operation` names it and `message` gives the reason, without secrets.
     case actionFailed(operation: String, message: String)
     /// The daemon is shutting down (SIGINT or SIGTERM) or a person asked to abort the run.
     case cancelled(reason: String)
@@ -50,11 +50,11 @@ public struct LifecyclePolicy: Sendable, Equatable {
     public var startupPoll: Double
     public var runningPoll: Double
     public var teardownPoll: Double
-    /// Longest time from machine create until `ready`.
+    /// Maximum time from machine create until `ready`.
     public var readyTimeout: Double
-    /// Longest time in `waitingForOff` before the stop is requested again.
+    /// Maximum time in `waitingForOff` before the stop is requested again.
     public var stopTimeout: Double
-    /// Longest time in `confirmingGone` before the delete is requested again.
+    /// Maximum time in `confirmingGone` before the delete is requested again.
     public var deleteTimeout: Double
     /// How long teardown keeps retrying in total before it raises a teardown-failed alert and gives up.
     public var teardownLimit: Double
@@ -77,8 +77,8 @@ public struct LifecyclePolicy: Sendable, Equatable {
         self.teardownLimit = teardownLimit
     }
 
-    /// The delay before retrying teardown step number `failures`: doubling from the teardown poll interval,
-    /// at most 5 minutes.
+    /// Returns the delay before retrying teardown step number `failures`. It doubles from the teardown poll
+    /// interval up to 5 minutes.
     func teardownRetryDelay(failures: Int) -> Double {
         min(300, self.teardownPoll * pow(2, Double(min(failures, 10) - 1)))
     }
@@ -189,8 +189,8 @@ public struct Lifecycle: Sendable {
         switch self.record.state {
         case .waitingForReady, .running:
             guard let machineState else {
-                // Not found by id nor by name. That may still be a stale read, so teardown runs in full: a stop and
-                // a delete of a machine that is really gone are answered with 404, which counts as done.
+                // Not found by id nor by name. That may still be a stale read, so teardown runs in full: Paperspace
+                // returns 404 to a stop and a delete of a machine that is really gone, which counts as done.
                 return self.fail(
                     reason: "the machine disappeared from Paperspace while the job ran",
                     now: now,
@@ -256,7 +256,8 @@ public struct Lifecycle: Sendable {
                 return self.retryTeardown(
                     step: .deleting,
                     reason:
-                        "machine still listed as \(machineState) \(formatDuration(elapsedInState)) after the delete request",
+                        "machine still listed as \(machineState) "
+                        + "\(formatDuration(elapsedInState)) after the delete request",
                     now: now
                 )
             }

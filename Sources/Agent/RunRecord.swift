@@ -44,7 +44,7 @@ public enum LifecycleState: String, Codable, Sendable, CaseIterable {
 }
 
 /// Everything the journal keeps about one run. The lifecycle state machine reads and updates it; the driver
-/// persists it before running the actions a transition asks for.
+/// persists it before running the actions a transition returns.
 public struct RunRecord: Codable, Sendable, Equatable {
     public var runId: String
     public var job: String
@@ -81,7 +81,7 @@ public struct RunRecord: Codable, Sendable, Equatable {
         public var succeeded: Bool
         /// The state the run was in when it failed; nil on success.
         public var failedState: LifecycleState?
-        /// Why the run failed, in one sentence; nil on success.
+        /// The reason the run failed, in one sentence; nil on success.
         public var reason: String?
     }
 

@@ -5,8 +5,8 @@ import Support
 /// Drives one run's `Lifecycle` against Paperspace, the Hub and the journal, on the calling thread.
 ///
 /// For every event it applies the transition, writes the new record to the journal, and only then runs the
-/// actions. Waits between polls block on the cancellation signal, so SIGTERM is seen at once: before teardown it
-/// fails the run and starts teardown; during teardown it is ignored, because teardown must finish.
+/// actions. Waits between polls block on the cancellation signal, so SIGTERM takes effect at once. Before teardown
+/// it fails the run and starts teardown. During teardown it is ignored, because teardown must finish.
 public final class RunSupervisor: @unchecked Sendable {
     let job: TrainingJob
     let machines: MachineService
@@ -161,7 +161,7 @@ public final class RunSupervisor: @unchecked Sendable {
             if let cancelled = self.wait(delay, state: record.state) { return cancelled }
             return self.attempt("read machine state", logger: logger) {
                 guard let id = try self.machineId(for: record) else { return .machineObserved(state: nil) }
-                // After a delete request a 404 is the expected answer, and a stale or failing list must not keep
+                // After a delete request a 404 is the expected response, and a stale or failing list must not keep
                 // the run from finishing; before teardown, a 404 is cross-checked by name.
                 let state =
                     record.state.isTeardown

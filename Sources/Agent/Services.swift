@@ -14,7 +14,7 @@ public protocol MachineService: Sendable {
         -> String
     /// Returns every machine whose name is exactly `name`, with its state, oldest first.
     func listMachines(named name: String) throws -> [(id: String, state: String)]
-    /// Returns the machine's state, or nil when Paperspace no longer knows it.
+    /// Returns the machine's state, or nil when Paperspace no longer has it.
     func machineState(id: String) throws -> String?
     func stopMachine(id: String) throws
     /// Deletes a machine; succeeds when it is already gone.
@@ -39,7 +39,7 @@ public protocol ResultStore: Sendable {
     func checkResults(runId: String, job: TrainingJob) throws -> RunResults
 }
 
-/// Receives the run events that notifiers are told about.
+/// Receives the run events that notifiers send on.
 public protocol RunEventSink: Sendable {
     func publish(_ kind: RunEventKind, record: RunRecord, job: TrainingJob)
 }

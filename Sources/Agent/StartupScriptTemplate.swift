@@ -14,7 +14,7 @@ import Support
 /// puts its own `poweroff` first on `PATH`. A guest timer started first thing powers the machine off after the
 /// job's maximum duration plus ten minutes, even if nightshift is dead.
 public enum StartupScriptTemplate {
-    /// The path of the status record inside the model repo.
+    /// Returns the path of the status record inside the model repo.
     public static func statusPath(runId: String) -> String {
         ".nightshift/runs/\(runId)/status.json"
     }
@@ -139,7 +139,9 @@ public enum StartupScriptTemplate {
             run_step upload_outputs step_upload_outputs
 
             FINISHED_AT=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-            printf '{"run_id":"%s","exit_code":%d,"failed_step":"%s","started_at":"%s","finished_at":"%s","steps":[%s]}\\n' \\
+            STATUS_FORMAT='{"run_id":"%s","exit_code":%d,"failed_step":"%s",'
+            STATUS_FORMAT+='"started_at":"%s","finished_at":"%s","steps":[%s]}\\n'
+            printf "$STATUS_FORMAT" \\
                 "$RUN_ID" "$EXIT_CODE" "$FAILED_STEP" "$STARTED_AT" "$FINISHED_AT" "${STEPS%,}" > "$WORK/status.json"
             for attempt in 1 2 3 4 5; do
                 if hf upload "$MODEL_REPO" "$WORK/status.json" "$STATUS_PATH" --repo-type model \\

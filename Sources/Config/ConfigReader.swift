@@ -196,7 +196,8 @@ final class ConfigReader {
                     self.error(
                         item.position,
                         ConfigReader.join(path, "<<"),
-                        "merge keys expand to more than \(ConfigReader.maxMergeExpansions) maps and keys, which no real config needs",
+                        "merge keys expand to more than \(ConfigReader.maxMergeExpansions) maps and keys, "
+                            + "which no real config needs",
                         fix: "merge each shared map directly instead of chaining merges of merges"
                     )
                 }

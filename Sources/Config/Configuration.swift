@@ -5,7 +5,7 @@ import Support
 public struct Configuration: Sendable {
     /// The file the configuration was read from.
     public var sourcePath: String
-    /// Where the journal and run scratch files live. Default `/var/lib/nightshift`.
+    /// The directory of the journal and run scratch files. Default `/var/lib/nightshift`.
     public var stateDirectory: String
     /// The IANA time zone for jobs that name none. Default `UTC`.
     public var timeZone: String
@@ -232,7 +232,7 @@ public struct TrainingJob: Sendable {
     public var datasetRepo: String
     /// The dataset revision. Default `main`.
     public var datasetRevision: String
-    /// Where the dataset is downloaded, relative to the clone. Default `data`.
+    /// The dataset's download directory, relative to the clone. Default `data`.
     public var datasetDirectory: String
     /// The training command, run in the clone.
     public var trainCommand: String
@@ -246,7 +246,7 @@ public struct TrainingJob: Sendable {
     public var maxDuration: Double
     public var poll: PollIntervals
     public var timeouts: StateTimeouts
-    /// Names of notifiers told about this job's runs. Default: every notifier.
+    /// Names of the notifiers that receive this job's run events. Default: every notifier.
     public var notify: [String]
 
     public init(
@@ -307,9 +307,9 @@ public struct ConfigDiagnostic: Sendable, CustomStringConvertible, Equatable {
     public var column: Int
     /// The dotted key path, for example `jobs.nightly.machine.disk_size`.
     public var key: String
-    /// What is wrong, including what was expected.
+    /// The problem, including what was expected.
     public var message: String
-    /// What to do about it.
+    /// The fix.
     public var fix: String
 
     public init(
@@ -338,7 +338,7 @@ public struct ConfigDiagnostic: Sendable, CustomStringConvertible, Equatable {
     }
 }
 
-/// Thrown by the loader when a config file has at least one error; holds all of them, not just the first.
+/// The error the loader throws when a config file has errors. It contains all of them, not just the first.
 public struct ConfigError: Error, CustomStringConvertible, Sendable {
     public var diagnostics: [ConfigDiagnostic]
 

@@ -168,7 +168,8 @@ public final class DemoEnvironment: @unchecked Sendable {
     /// environment lacks, so the machine gets the real directories instead.
     static func pythonBinDirectory() throws -> String {
         let program =
-            "import os, sys, sysconfig; print(os.path.dirname(os.path.realpath(sys.executable)) + ':' + sysconfig.get_path('scripts'))"
+            "import os, sys, sysconfig; "
+            + "print(os.path.dirname(os.path.realpath(sys.executable)) + ':' + sysconfig.get_path('scripts'))"
         let (status, output) = try Subprocess.run(["python3", "-c", program])
         guard status == 0 else {
             throw DemoError.toolMissing("python3 is required for the demo: install the Debian package python3")

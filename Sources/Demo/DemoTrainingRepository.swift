@@ -41,7 +41,8 @@ enum DemoTrainingRepository {
         with open(os.path.join("model", "model.json"), "w") as handle:
             json.dump({"intercept": intercept, "slope": slope}, handle, indent=2)
         with open("metrics.json", "w") as handle:
-            json.dump({"train_rows": len(train), "validation_rows": len(validation), "validation_rmse": rmse}, handle, indent=2)
+            metrics = {"train_rows": len(train), "validation_rows": len(validation), "validation_rmse": rmse}
+            json.dump(metrics, handle, indent=2)
         print("trained on %d pairs, validation RMSE %.5f" % (len(train), rmse))
         if os.environ.get("DEMO_TRAIN_EXIT"):
             sys.exit(int(os.environ["DEMO_TRAIN_EXIT"]))

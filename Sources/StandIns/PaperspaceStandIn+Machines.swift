@@ -240,7 +240,8 @@ extension PaperspaceStandIn {
             }
             if let diskSize, diskSize < machine.diskSize || !MachineCreateRequest.diskSizes.contains(diskSize) {
                 throw PaperspaceAPIError.badRequest(
-                    "Invalid input: `diskSize` can only grow, up to 2000 GB: it is \(machine.diskSize), got \(diskSize)."
+                    "Invalid input: `diskSize` can only grow, up to 2000 GB: "
+                        + "it is \(machine.diskSize), got \(diskSize)."
                 )
             }
             if publicIpType == "dynamic" && machine.publicIpType != "dynamic" {

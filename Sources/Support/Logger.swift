@@ -111,7 +111,8 @@ public struct LogRecord: Sendable {
     /// through `SecretRedactor`, so a registered secret never reaches the output.
     public func formatted() -> String {
         var line =
-            "\(LogRecord.timestamp(self.date)) \(self.level) \(self.label): \(SecretRedactor.shared.redact(self.message))"
+            "\(LogRecord.timestamp(self.date)) \(self.level) \(self.label): "
+            + SecretRedactor.shared.redact(self.message)
         for key in self.metadata.keys.sorted() {
             let value = SecretRedactor.shared.redact(self.metadata[key] ?? "")
             line += " \(key)=\(LogRecord.quoteIfNeeded(value))"
@@ -142,7 +143,7 @@ public struct LogRecord: Sendable {
     }
 }
 
-/// Where log records go. The standard sink writes each line to stderr with one `write` call, so lines from
+/// The destination of log records. The standard sink writes each line to stderr with one `write` call, so lines from
 /// concurrent threads never interleave.
 public final class LogSink: @unchecked Sendable {
     private let lock = NSLock()

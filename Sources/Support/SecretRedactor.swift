@@ -29,7 +29,7 @@ public final class SecretRedactor: @unchecked Sendable {
         self.lock.unlock()
         guard !current.isEmpty else { return text }
         var result = text
-        // Longest first, so a secret that contains another is replaced whole.
+        // Longer secrets go first, so a secret that contains another is replaced whole.
         for secret in current.sorted(by: { $0.count > $1.count }) where result.contains(secret) {
             result = result.replacingOccurrences(of: secret, with: "[REDACTED]")
         }

@@ -35,7 +35,8 @@ enum Commands {
             return ExitCode.dataError.rawValue
         }
         writeLine(
-            "\(arguments.configPath): valid, \(configuration.jobs.count) job(s), \(configuration.notifiers.count) notifier(s)"
+            "\(arguments.configPath): valid, \(configuration.jobs.count) job(s), "
+                + "\(configuration.notifiers.count) notifier(s)"
         )
         return ExitCode.success.rawValue
     }
@@ -48,7 +49,8 @@ enum Commands {
         if let name = arguments.positional.first {
             guard let job = configuration.job(named: name) else {
                 printError(
-                    "nightshift: no job named \(name) in \(arguments.configPath); jobs are \(jobs.map(\.name).joined(separator: ", "))"
+                    "nightshift: no job named \(name) in \(arguments.configPath); "
+                        + "jobs are \(jobs.map(\.name).joined(separator: ", "))"
                 )
                 return ExitCode.usage.rawValue
             }
@@ -109,10 +111,12 @@ enum Commands {
         let name = arguments.positional[0]
         guard let job = configuration.job(named: name) else {
             printError(
-                "nightshift: no job named \(name) in \(arguments.configPath); jobs are \(configuration.jobs.map(\.name).joined(separator: ", "))"
+                "nightshift: no job named \(name) in \(arguments.configPath); "
+                    + "jobs are \(configuration.jobs.map(\.name).joined(separator: ", "))"
             )
             return ExitCode.usage.rawValue
         }
+
         let logger = self.makeLogger(configuration, level: .warning)
         let stop = Signal()
         SignalWatcher.install(stop: stop, logger: logger)
@@ -123,6 +127,7 @@ enum Commands {
             printError("nightshift: cannot open the state directory \(configuration.stateDirectory): \(error)")
             return ExitCode.cannotCreate.rawValue
         }
+
         let daemon = Daemon(
             runtime: runtime,
             logger: logger,
@@ -133,16 +138,19 @@ enum Commands {
         if let orphans = try? daemon.unownedRuns(), !orphans.isEmpty {
             // `start` does not adopt them: resuming a run that is still training could keep it busy for hours.
             printError(
-                "nightshift: warning: \(orphans.count) run(s) in the journal were interrupted and no nightshift process "
+                "nightshift: warning: \(orphans.count) run(s) in the journal were interrupted "
+                    + "and no nightshift process "
                     + "owns them (\(orphans.map(\.runId).joined(separator: ", "))); a running `nightshift run` adopts "
                     + "them within a minute, otherwise start one to finish their teardown"
             )
         }
+
         guard let record = daemon.startRun(of: job) else {
-            printError("nightshift: no run of \(name) was started; the log line above says why")
+            printError("nightshift: no run of \(name) was started; the log line above gives the reason")
             return ExitCode.temporaryFailure.rawValue
         }
         writeLine("run \(record.runId) of \(name) started; machine name \(record.machineName)")
+
         daemon.waitForRuns()
         _ = runtime.dispatcher.flush(timeout: 30)
         let final = (try? runtime.journal.run(id: record.runId)) ?? record

@@ -56,7 +56,8 @@ enum DemoCommand {
             let next = schedule.nextFire(after: Date(), in: TimeZone(identifier: job.timeZone) ?? .gmt)
         {
             say(
-                "job \(job.name): schedule \"\(job.schedule)\" fires next at \(formatUTC(next)), in \(Int(next.timeIntervalSinceNow.rounded(.up))) s"
+                "job \(job.name): schedule \"\(job.schedule)\" fires next at \(formatUTC(next)), "
+                    + "in \(Int(next.timeIntervalSinceNow.rounded(.up))) s"
             )
         }
 
@@ -106,7 +107,8 @@ enum DemoCommand {
             say("metrics.json: \(String(decoding: compact, as: UTF8.self))")
         }
         say(
-            "notifications: Slack receiver got \(slack), signed webhook receiver got \(webhook) (signatures \(signed ? "valid" : "INVALID"))"
+            "notifications: Slack receiver got \(slack), signed webhook receiver got \(webhook) "
+                + "(signatures \(signed ? "valid" : "INVALID"))"
         )
         let ok =
             record.state == .succeeded && machinesLeft == 0 && scriptsLeft == 0 && slack >= 2 && webhook >= 2 && signed

@@ -179,7 +179,8 @@ struct FaultInjectionTests {
 
     @Test func metacharactersStayLiteral() throws {
         let weird =
-            "a'b\"c $(touch /tmp/nightshift-pwned1) `touch /tmp/nightshift-pwned2` ; touch /tmp/nightshift-pwned3 \n touch /tmp/nightshift-pwned4 \\ ${HOME} !x"
+            "a'b\"c $(touch /tmp/nightshift-pwned1) `touch /tmp/nightshift-pwned2` ; touch /tmp/nightshift-pwned3 "
+            + "\n touch /tmp/nightshift-pwned4 \\ ${HOME} !x"
         try? FileManager.default.removeItem(atPath: "/tmp/nightshift-pwned1")
         let harness = try EndToEndHarness(
             trainCommand: "python3 train.py && printf '%s' \"$WEIRD\" > weird.txt && mkdir -p model",

@@ -81,7 +81,9 @@ private func temporaryDirectory() throws -> String {
     // Damage the stored JSON the way a crash of another version or a bad disk might.
     let (status, output) = try Subprocess.run([
         "python3", "-c",
-        "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE runs SET record = '{\\\"runId\\\": \\\"r-bad\\\"}' WHERE run_id = 'r-bad'\"); c.commit()",
+        "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+            + "c.execute(\"UPDATE runs SET record = '{\\\"runId\\\": \\\"r-bad\\\"}' "
+            + "WHERE run_id = 'r-bad'\"); c.commit()",
         path,
     ])
     #expect(status == 0, "\(output)")

@@ -127,7 +127,8 @@ import Testing
             token: "good",
             ndjson: [
                 #"{"key": "header", "value": {"summary": "add blob"}}"#,
-                #"{"key": "lfsFile", "value": {"path": "blob.dat", "algo": "sha256", "oid": "\#(oid)", "size": 300000}}"#,
+                #"{"key": "lfsFile", "value": {"path": "blob.dat", "algo": "sha256", "#
+                    + #""oid": "\#(oid)", "size": 300000}}"#,
             ]
         )
 
