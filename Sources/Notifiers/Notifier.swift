@@ -138,3 +138,33 @@ func postOnce(
         }
     }
 }
+
+/// Returns the receipt for a 2xx response, or throws `retryableStatus` for 429 and 5xx (with `Retry-After`) and
+/// `rejected` for any other status, with the fix that `fix` gives for the status and response snippet.
+func receipt(
+    for response: HTTPClientResponse,
+    notifier: String,
+    displayURL: String,
+    fix: (Int, String) -> String
+) throws -> DeliveryReceipt {
+    let snippet = DeliveryReceipt.snippet(of: response.body)
+    if response.isSuccess {
+        return DeliveryReceipt(status: response.status, responseSnippet: snippet)
+    }
+    if response.status == 429 || (500..<600).contains(response.status) {
+        throw NotifierError.retryableStatus(
+            notifier: notifier,
+            displayURL: displayURL,
+            status: response.status,
+            response: snippet,
+            retryAfter: parseRetryAfter(response.header("Retry-After"))
+        )
+    }
+    throw NotifierError.rejected(
+        notifier: notifier,
+        displayURL: displayURL,
+        status: response.status,
+        response: snippet,
+        fix: fix(response.status, snippet)
+    )
+}

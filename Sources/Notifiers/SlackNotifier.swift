@@ -37,26 +37,9 @@ public struct SlackNotifier: Notifier, CustomStringConvertible, CustomDebugStrin
             throw NotifierError.encodingFailed(notifier: self.name, message: "\(error)")
         }
         let response = try postOnce(notifier: self.name, url: self.url, headers: [], body: body, http: self.http)
-        let snippet = DeliveryReceipt.snippet(of: response.body)
-        if response.isSuccess {
-            return DeliveryReceipt(status: response.status, responseSnippet: snippet)
+        return try receipt(for: response, notifier: self.name, displayURL: self.displayURL) { status, snippet in
+            SlackNotifier.fix(status: status, errorCode: snippet)
         }
-        if response.status == 429 || (500..<600).contains(response.status) {
-            throw NotifierError.retryableStatus(
-                notifier: self.name,
-                displayURL: self.displayURL,
-                status: response.status,
-                response: snippet,
-                retryAfter: parseRetryAfter(response.header("Retry-After"))
-            )
-        }
-        throw NotifierError.rejected(
-            notifier: self.name,
-            displayURL: self.displayURL,
-            status: response.status,
-            response: snippet,
-            fix: SlackNotifier.fix(status: response.status, errorCode: snippet)
-        )
     }
 
     /// Returns the fix for a final Slack error, from its error code (the response body) or its status.

@@ -54,26 +54,9 @@ public struct WebhookNotifier: Notifier, CustomStringConvertible, CustomDebugStr
             headers.append(("webhook-signature", signer.signature(id: id, timestamp: timestamp, body: body)))
         }
         let response = try postOnce(notifier: self.name, url: self.url, headers: headers, body: body, http: self.http)
-        let snippet = DeliveryReceipt.snippet(of: response.body)
-        if response.isSuccess {
-            return DeliveryReceipt(status: response.status, responseSnippet: snippet)
+        return try receipt(for: response, notifier: self.name, displayURL: self.displayURL) { status, _ in
+            WebhookNotifier.fix(status: status)
         }
-        if response.status == 429 || (500..<600).contains(response.status) {
-            throw NotifierError.retryableStatus(
-                notifier: self.name,
-                displayURL: self.displayURL,
-                status: response.status,
-                response: snippet,
-                retryAfter: parseRetryAfter(response.header("Retry-After"))
-            )
-        }
-        throw NotifierError.rejected(
-            notifier: self.name,
-            displayURL: self.displayURL,
-            status: response.status,
-            response: snippet,
-            fix: WebhookNotifier.fix(status: response.status)
-        )
     }
 
     /// Returns the `webhook-id` value: the event id with any `.` replaced by `_`, because the signed content
