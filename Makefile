@@ -6,8 +6,10 @@ SYSCONFDIR ?= /etc
 UNITDIR ?= /etc/systemd/system
 
 # Debian packages the build and the tests need: the C libraries behind the system library targets, git for
-# the training repository and curl for the stand-in tests.
-DEB_PACKAGES := libcurl4-openssl-dev libyaml-dev zlib1g-dev libsqlite3-dev libssl-dev git curl
+# the training repository, curl for the stand-in tests, OpenSSH and rsync for the transfer commands and the
+# sshd the tests start, and pigz for the archive benchmark.
+DEB_PACKAGES := libcurl4-openssl-dev libyaml-dev zlib1g-dev libsqlite3-dev libssl-dev git curl \
+    openssh-server openssh-client rsync pigz
 # Installed only when no python3 is on PATH; a Python from elsewhere (pyenv, say) is used as it is.
 DEB_PYTHON := python3 python3-pip
 # The Hub CLI that the stand-in machine runs, as a real Paperspace machine would.
