@@ -5,15 +5,8 @@ import Support
 
 let exitCode: Int32
 do {
-    let arguments = try CommandLineParser.parse(Array(CommandLine.arguments.dropFirst()))
-    switch arguments.command {
-    case "validate": exitCode = Commands.validate(arguments)
-    case "next": exitCode = Commands.next(arguments)
-    case "run": exitCode = Commands.run(arguments)
-    case "start": exitCode = Commands.start(arguments)
-    case "demo": exitCode = DemoCommand.run(arguments)
-    default: exitCode = ExitCode.usage.rawValue
-    }
+    let arguments = try CommandTable.parser.parse(Array(CommandLine.arguments.dropFirst()))
+    exitCode = arguments.command.run(arguments)
 } catch let clean as CleanExit {
     writeLine(clean.text)
     exitCode = ExitCode.success.rawValue
