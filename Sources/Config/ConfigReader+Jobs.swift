@@ -4,7 +4,7 @@ import Support
 extension ConfigReader {
     static let jobKeys = [
         "schedule", "time_zone", "machine", "repository", "setup", "dataset", "train", "model", "env",
-        "max_duration", "poll", "timeouts", "notify",
+        "max_duration", "poll", "timeouts", "notify", "kind", "upload_training_data",
     ]
     static let machineKeys = ["type", "template", "region", "disk_size", "hourly_rate"]
     static let repositoryKeys = ["url", "ref"]
@@ -16,10 +16,12 @@ extension ConfigReader {
     /// The longest allowed `max_duration`: one week, in seconds.
     static let maxJobDuration: Double = 168 * 3600
 
-    /// Reads the `jobs:` map. Jobs with errors are left out of the result.
-    func jobs(_ root: MappingView, defaultTimeZone: String, notifierNames: [String]) -> [TrainingJob] {
+    /// Reads the `jobs:` map: training jobs and `hub_upload` jobs. Jobs with errors are left out of the result.
+    func jobs(_ root: MappingView, defaultTimeZone: String, notifierNames: [String]) -> (
+        training: [TrainingJob], uploads: [UploadJob]
+    ) {
         guard let node = root.value("jobs"), let view = self.mapping(node, path: "jobs", allowedKeys: nil) else {
-            return []
+            return ([], [])
         }
         // Names as written, including notifiers with errors, so `notify` does not report them a second time.
         let declaredNotifiers =
@@ -28,9 +30,22 @@ extension ConfigReader {
                 !notifierNames.contains(name)
             }
         var jobs: [TrainingJob] = []
+        var uploads: [UploadJob] = []
         for entry in view.entries {
             let path = view.path(of: entry.name)
             let nameIsValid = self.checkName(entry, path: path, kind: "job")
+            guard let kind = self.jobKind(entry) else { continue }
+            if kind == "hub_upload" {
+                let upload = self.uploadJob(
+                    entry,
+                    path: path,
+                    defaultTimeZone: defaultTimeZone,
+                    declaredNotifiers: declaredNotifiers,
+                    defaultNotify: notifierNames
+                )
+                if let upload, nameIsValid { uploads.append(upload) }
+                continue
+            }
             let job = self.job(
                 entry,
                 path: path,
@@ -42,7 +57,7 @@ extension ConfigReader {
                 jobs.append(job)
             }
         }
-        return jobs
+        return (jobs, uploads)
     }
 
     private static func keyNames(_ node: YAMLNode?) -> [String] {
@@ -75,6 +90,7 @@ extension ConfigReader {
         let poll = self.pollIntervals(view)
         let timeouts = self.stateTimeouts(view)
         let notify = self.notify(view, declaredNotifiers: declaredNotifiers)
+        let trainingUpload = self.trainingDataUpload(view, datasetRepo: dataset?.repo)
 
         guard let schedule, let machine, let repository, let dataset, let train, let model else { return nil }
         return TrainingJob(
@@ -95,7 +111,8 @@ extension ConfigReader {
             maxDuration: maxDuration ?? 21600,
             poll: poll,
             timeouts: timeouts,
-            notify: notify ?? defaultNotify
+            notify: notify ?? defaultNotify,
+            trainingDataUpload: trainingUpload
         )
     }
 
@@ -124,7 +141,7 @@ extension ConfigReader {
         return self.mapping(node, path: view.path(of: name), allowedKeys: keys)
     }
 
-    private func schedule(_ view: MappingView) -> String? {
+    func schedule(_ view: MappingView) -> String? {
         guard let schedule = self.requiredString(view, "schedule", example: "\"0 3 * * 1\"") else { return nil }
         guard let problem = self.scheduleValidator(schedule) else { return schedule }
         self.error(
@@ -206,7 +223,7 @@ extension ConfigReader {
         )
     }
 
-    private func checkNoWhitespace(
+    func checkNoWhitespace(
         _ value: String,
         view: MappingView,
         name: String,
@@ -276,7 +293,7 @@ extension ConfigReader {
     /// Reads a Hugging Face repo id in `namespace/name` form. The character rules follow `validate_repo_id` in
     /// huggingface_hub 1.x: ASCII letters, digits, `-`, `_` and `.`, no `--` or `..`, no `-` or `.` at either end
     /// of a part, a name of at most 96 characters, and no `.git` at the end.
-    private func repoID(_ view: MappingView, _ name: String, example: String) -> String? {
+    func repoID(_ view: MappingView, _ name: String, example: String) -> String? {
         guard let repo = self.requiredString(view, name, example: example) else { return nil }
         guard ConfigReader.isValidRepoID(repo) else {
             self.error(
@@ -389,7 +406,7 @@ extension ConfigReader {
         return timeouts
     }
 
-    private func notify(_ view: MappingView, declaredNotifiers: [String]) -> [String]? {
+    func notify(_ view: MappingView, declaredNotifiers: [String]) -> [String]? {
         guard let items = self.stringList(view, "notify") else { return nil }
         var names: [String] = []
         for item in items {

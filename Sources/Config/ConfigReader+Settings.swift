@@ -38,29 +38,45 @@ extension ConfigReader {
         let hub = self.hub(view)
         configuration.hub = hub.settings
         configuration.notifiers = self.notifiers(view)
-        configuration.jobs = self.jobs(
+        let jobs = self.jobs(
             view,
             defaultTimeZone: configuration.timeZone,
             notifierNames: configuration.notifiers.map(\.name)
         )
+        configuration.jobs = jobs.training
+        configuration.uploads = jobs.uploads
 
-        if !configuration.jobs.isEmpty || view.value("jobs").map(ConfigReader.isNonEmptyMapping) == true {
+        if view.value("jobs").map(ConfigReader.declaresTrainingJob) == true {
             self.requireCredential(
                 present: paperspace.keyPresent,
                 key: "api_key",
                 section: "paperspace",
                 in: view,
-                purpose: "to create and delete machines"
+                purpose: "training jobs need it to create and delete machines"
             )
+        }
+        if !jobs.training.isEmpty || !jobs.uploads.isEmpty
+            || view.value("jobs").map(ConfigReader.isNonEmptyMapping) == true
+        {
             self.requireCredential(
                 present: hub.tokenPresent,
                 key: "token",
                 section: "hub",
                 in: view,
-                purpose: "to download datasets and upload models"
+                purpose: "jobs need it to download datasets and to upload models and data"
             )
         }
         return self.hasErrors ? nil : configuration
+    }
+
+    /// Returns whether a `jobs:` map has an entry without `kind`, or with `kind: training`, even one with errors.
+    private static func declaresTrainingJob(_ node: YAMLNode) -> Bool {
+        guard case .mapping(let pairs) = node.content else { return false }
+        return pairs.contains { pair in
+            guard case .mapping(let keys) = pair.value.content else { return true }
+            let kind = keys.first { $0.key.scalarValue == "kind" }?.value.scalarValue
+            return kind == nil || kind == "training"
+        }
     }
 
     private static func isNonEmptyMapping(_ node: YAMLNode) -> Bool {
@@ -77,7 +93,7 @@ extension ConfigReader {
         self.error(
             position ?? root.position,
             "\(section).\(key)",
-            "missing `\(section).\(key)`: training jobs need it \(purpose)",
+            "missing `\(section).\(key)`: \(purpose)",
             fix: "add `\(key): ${ENV_VAR}` or `\(key)_file: ${CREDENTIALS_DIRECTORY}/\(credential)` under `\(section):`"
         )
     }

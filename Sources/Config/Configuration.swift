@@ -17,6 +17,8 @@ public struct Configuration: Sendable {
     public var notifiers: [NotifierSettings]
     /// Training jobs in file order.
     public var jobs: [TrainingJob]
+    /// `hub_upload` jobs in file order.
+    public var uploads: [UploadJob]
     /// Problems that do not stop the daemon, such as an inline secret in a file other users can read.
     public var warnings: [ConfigDiagnostic]
 
@@ -29,6 +31,7 @@ public struct Configuration: Sendable {
         hub: HubSettings = HubSettings(),
         notifiers: [NotifierSettings] = [],
         jobs: [TrainingJob] = [],
+        uploads: [UploadJob] = [],
         warnings: [ConfigDiagnostic] = []
     ) {
         self.sourcePath = sourcePath
@@ -39,6 +42,7 @@ public struct Configuration: Sendable {
         self.hub = hub
         self.notifiers = notifiers
         self.jobs = jobs
+        self.uploads = uploads
         self.warnings = warnings
     }
 
@@ -47,6 +51,15 @@ public struct Configuration: Sendable {
 
     public func job(named name: String) -> TrainingJob? {
         self.jobs.first { $0.name == name }
+    }
+
+    public func uploadJob(named name: String) -> UploadJob? {
+        self.uploads.first { $0.name == name }
+    }
+
+    /// The names of every job of every kind, in file order within each kind.
+    public var jobNames: [String] {
+        self.jobs.map(\.name) + self.uploads.map(\.name)
     }
 
     public func notifier(named name: String) -> NotifierSettings? {
@@ -248,6 +261,8 @@ public struct TrainingJob: Sendable {
     public var timeouts: StateTimeouts
     /// Names of the notifiers that receive this job's run events. Default: every notifier.
     public var notify: [String]
+    /// Uploads the prepared training data before the machine is created, when set.
+    public var trainingDataUpload: TrainingDataUpload?
 
     public init(
         name: String,
@@ -267,7 +282,8 @@ public struct TrainingJob: Sendable {
         maxDuration: Double = 21600,
         poll: PollIntervals = PollIntervals(),
         timeouts: StateTimeouts = StateTimeouts(),
-        notify: [String] = []
+        notify: [String] = [],
+        trainingDataUpload: TrainingDataUpload? = nil
     ) {
         self.name = name
         self.schedule = schedule
@@ -287,6 +303,7 @@ public struct TrainingJob: Sendable {
         self.poll = poll
         self.timeouts = timeouts
         self.notify = notify
+        self.trainingDataUpload = trainingDataUpload
     }
 
     public static let defaultSetupCommand = "pip install -r requirements_linux.txt"

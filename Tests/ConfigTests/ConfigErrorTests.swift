@@ -332,7 +332,8 @@ import Testing
         // Without a `paperspace:` section the error points at the top-level map, and at the section otherwise.
         #expect(errors.map(\.line) == [1, 2])
         #expect(errors.map(\.column) == [1, 3])
-        #expect(errors.allSatisfy { $0.message.contains("training jobs need it") })
+        #expect(errors.first?.message.contains("training jobs need it to create and delete machines") == true)
+        #expect(errors.last?.message.contains("jobs need it to download datasets") == true)
     }
 
     @Test func invalidJobName() throws {
