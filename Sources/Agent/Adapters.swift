@@ -156,6 +156,39 @@ public struct NotifierEventSink: RunEventSink {
     }
 }
 
+/// `UploadEventSink` that turns the end of a `hub_upload` run into a notification for the job's notifiers.
+public struct NotifierUploadSink: UploadEventSink {
+    let dispatcher: NotificationDispatcher
+
+    public init(dispatcher: NotificationDispatcher) {
+        self.dispatcher = dispatcher
+    }
+
+    public func publish(_ kind: RunEventKind, job: UploadJob, runId: String, startedAt: Date, result: UploadRunResult) {
+        var reason = result.reason
+        if let summary = result.summary, summary.filesUploaded > 0 {
+            reason =
+                "uploaded \(summary.filesUploaded) of \(summary.filesConsidered) files "
+                + "(\(ProgressMeter.formatBytes(summary.bytesSent))) to \(job.repo)/\(job.pathInRepo); "
+                + "\(summary.filesUnchanged) unchanged"
+        }
+        let notification = RunNotification(
+            kind: kind,
+            job: job.name,
+            runId: runId,
+            occurredAt: result.finishedAt,
+            machineId: nil,
+            machineType: nil,
+            durationSeconds: result.finishedAt.timeIntervalSince(startedAt),
+            estimatedCostUSD: nil,
+            failedState: result.succeeded ? nil : "uploading",
+            reason: reason,
+            modelCommitURL: result.summary?.commitURL
+        )
+        self.dispatcher.send(notification, to: job.notify.isEmpty ? nil : job.notify)
+    }
+}
+
 /// The clients and services built from one configuration.
 public struct Runtime: Sendable {
     public let configuration: Configuration
@@ -164,6 +197,29 @@ public struct Runtime: Sendable {
     public let dispatcher: NotificationDispatcher
     public let events: RunEventSink
     public let journal: Journal
+    /// Uploads data for `hub_upload` jobs and training-data steps; nil when no Hub client is configured.
+    public let uploader: DataUploader?
+    public let uploadEvents: UploadEventSink
+
+    public init(
+        configuration: Configuration,
+        machines: MachineService,
+        results: ResultStore,
+        dispatcher: NotificationDispatcher,
+        events: RunEventSink,
+        journal: Journal,
+        uploader: DataUploader? = nil,
+        uploadEvents: UploadEventSink? = nil
+    ) {
+        self.configuration = configuration
+        self.machines = machines
+        self.results = results
+        self.dispatcher = dispatcher
+        self.events = events
+        self.journal = journal
+        self.uploader = uploader
+        self.uploadEvents = uploadEvents ?? NotifierUploadSink(dispatcher: dispatcher)
+    }
 
     /// Builds the runtime; throws when the state directory or journal cannot be opened or a notifier is invalid.
     public static func make(configuration: Configuration, logger: Logger) throws -> Runtime {

@@ -20,6 +20,8 @@ public final class Daemon: @unchecked Sendable {
     private var runningCount = 0
     let onTransition: @Sendable (RunRecord, LifecycleState, LifecycleState, String) -> Void
     let onPoll: @Sendable (RunRecord, String?) -> Void
+    /// Called when a `hub_upload` run ends, after its notification is queued.
+    let onUploadFinished: @Sendable (UploadJob, String, UploadRunResult) -> Void
     /// Makes run ids; replaced in tests.
     let makeRunId: @Sendable (Date) -> String
 
@@ -30,7 +32,8 @@ public final class Daemon: @unchecked Sendable {
         makeRunId: @escaping @Sendable (Date) -> String = Daemon.defaultRunId,
         onTransition: @escaping @Sendable (RunRecord, LifecycleState, LifecycleState, String) -> Void = { _, _, _, _ in
         },
-        onPoll: @escaping @Sendable (RunRecord, String?) -> Void = { _, _ in }
+        onPoll: @escaping @Sendable (RunRecord, String?) -> Void = { _, _ in },
+        onUploadFinished: @escaping @Sendable (UploadJob, String, UploadRunResult) -> Void = { _, _, _ in }
     ) {
         self.runtime = runtime
         self.logger = logger
@@ -38,6 +41,7 @@ public final class Daemon: @unchecked Sendable {
         self.makeRunId = makeRunId
         self.onTransition = onTransition
         self.onPoll = onPoll
+        self.onUploadFinished = onUploadFinished
     }
 
     /// Returns a run id such as `20271204-030000-3fa2`: the UTC start time and four random hex digits.
@@ -177,6 +181,68 @@ public final class Daemon: @unchecked Sendable {
         return record
     }
 
+    /// Starts one run of a `hub_upload` job now on a background thread; returns its run id, or nil when the job
+    /// is still running or has no uploader.
+    @discardableResult
+    public func startUpload(of job: UploadJob, at now: Date = Date()) -> String? {
+        guard let uploader = self.runtime.uploader else {
+            self.logger.error("Upload not started because no Hub client is configured", metadata: ["job": job.name])
+            return nil
+        }
+        if self.isActive(job.name) {
+            self.logger.warning(
+                "Upload skipped because the previous upload is still running",
+                metadata: ["job": job.name]
+            )
+            return nil
+        }
+        let lock: FileLock
+        do {
+            guard let acquired = try FileLock.tryAcquire(self.lockPath(job: job.name)) else {
+                self.logger.warning(
+                    "Upload skipped because another nightshift process is running this job",
+                    metadata: ["job": job.name]
+                )
+                return nil
+            }
+            lock = acquired
+        } catch {
+            self.logger.error(
+                "Upload not started because its lock file cannot be opened",
+                metadata: ["job": job.name, "error": "\(error)"]
+            )
+            return nil
+        }
+        let runId = self.makeRunId(now)
+        let runner = UploadRunner(uploader: uploader, events: self.runtime.uploadEvents, logger: self.logger)
+        self.begin(job: job.name)
+        let thread = Thread { [self] in
+            let result = runner.run(job, runId: runId, stop: self.stop, now: now)
+            self.onUploadFinished(job, runId, result)
+            lock.release()
+            self.end(job: job.name)
+        }
+        thread.name = "upload-\(runId)"
+        thread.start()
+        return runId
+    }
+
+    /// Counts a run of `job` as active, so that `waitForRuns` waits for it.
+    private func begin(job name: String) {
+        self.finished.lock()
+        self.runningCount += 1
+        self.finished.unlock()
+        self.active.withLock { $0[name, default: 0] += 1 }
+    }
+
+    private func end(job name: String) {
+        self.active.withLock { $0[name] = max(0, ($0[name] ?? 1) - 1) }
+        self.finished.lock()
+        self.runningCount -= 1
+        self.finished.broadcast()
+        self.finished.unlock()
+    }
+
     public func isActive(_ job: String) -> Bool {
         self.active.withLock { ($0[job] ?? 0) > 0 }
     }
@@ -200,9 +266,6 @@ public final class Daemon: @unchecked Sendable {
 
     /// Runs `record` on a new thread and releases `locks` when it reaches a terminal state.
     private func launch(job: TrainingJob, record: RunRecord, resume: Bool, locks: [FileLock]) {
-        self.finished.lock()
-        self.runningCount += 1
-        self.finished.unlock()
         let configuration = self.runtime.configuration
         let token = configuration.hub.token?.value ?? ""
         let supervisor = RunSupervisor(
@@ -225,23 +288,69 @@ public final class Daemon: @unchecked Sendable {
             onPoll: self.onPoll
         )
         let thread = Thread { [self] in
-            let final = resume ? supervisor.resume(record) : supervisor.run(record)
+            let final: RunRecord
+            if !resume, let step = job.trainingDataUpload, let failed = self.uploadTrainingData(step, record, job) {
+                final = failed
+            } else {
+                final = resume ? supervisor.resume(record) : supervisor.run(record)
+            }
             self.logger.notice(
                 "Run finished",
                 metadata: ["run.id": final.runId, "job": final.job, "state": final.state.rawValue]
             )
             locks.forEach { $0.release() }
             self.ownedRuns.withLock { _ = $0.remove(record.runId) }
-            self.active.withLock { $0[job.name] = max(0, ($0[job.name] ?? 1) - 1) }
-            self.finished.lock()
-            self.runningCount -= 1
-            self.finished.broadcast()
-            self.finished.unlock()
+            self.end(job: job.name)
         }
         thread.name = "run-\(record.runId)"
-        self.active.withLock { $0[job.name, default: 0] += 1 }
+        self.begin(job: job.name)
         self.ownedRuns.withLock { _ = $0.insert(record.runId) }
         thread.start()
+    }
+
+    /// Uploads the prepared training data before the run creates anything. Returns the failed record when the
+    /// upload fails, so that no machine is created for stale data; returns nil when the run may go on.
+    private func uploadTrainingData(_ step: TrainingDataUpload, _ record: RunRecord, _ job: TrainingJob) -> RunRecord? {
+        let logger = self.logger.with(["job": job.name, "run.id": record.runId])
+        logger.notice("Training data upload started", metadata: ["root": step.root, "repo": step.repo])
+        let failure: String
+        if let uploader = self.runtime.uploader {
+            do {
+                let summary = try uploader.uploadTrainingData(step, cancel: self.stop)
+                logger.notice(
+                    "Training data upload finished",
+                    metadata: [
+                        "files.uploaded": "\(summary.filesUploaded)", "files.unchanged": "\(summary.filesUnchanged)",
+                        "bytes": "\(summary.bytesSent)", "commit": summary.commitURL ?? "none",
+                    ]
+                )
+                return nil
+            } catch {
+                failure = "training data upload failed: \(error)"
+            }
+        } else {
+            failure = "training data upload failed: no Hub client is configured"
+        }
+        var failed = record
+        let now = Date()
+        failed.state = .failed
+        failed.stateEnteredAt = now
+        failed.finishedAt = now
+        failed.machineMayExist = false
+        failed.scriptMayExist = false
+        failed.outcome = RunRecord.Outcome(succeeded: false, failedState: .pending, reason: failure)
+        do {
+            try self.runtime.journal.save(failed, transitions: [(.pending, .failed, failure)])
+        } catch {
+            logger.error("Journal write failed", metadata: ["error": "\(error)"])
+        }
+        logger.error(
+            "Run state changed",
+            metadata: ["state.from": "pending", "state.to": "failed", "reason": failure]
+        )
+        self.onTransition(failed, .pending, .failed, failure)
+        self.runtime.events.publish(.failed, record: failed, job: job)
+        return failed
     }
 
     /// Runs the scheduler until `stop` is raised, then waits for every active run's teardown.
@@ -249,26 +358,34 @@ public final class Daemon: @unchecked Sendable {
     /// It sleeps until the earliest next fire time. Each sleep lasts at most `maxSleep` seconds, so that a
     /// wall-clock jump is noticed and runs left behind by a dead `nightshift start` are adopted within a minute.
     public func runScheduler(maxSleep: Double = 60) {
-        let jobs = self.runtime.configuration.jobs
-        var schedules: [(job: TrainingJob, schedule: CronSchedule, zone: TimeZone)] = []
-        for job in jobs {
-            guard let schedule = try? CronSchedule(parsing: job.schedule), let zone = TimeZone(identifier: job.timeZone)
+        let configuration = self.runtime.configuration
+        var entries: [(name: String, expression: String, zone: String, fire: (Date) -> Void)] = []
+        for job in configuration.jobs {
+            entries.append((job.name, job.schedule, job.timeZone, { [self] now in self.startRun(of: job, at: now) }))
+        }
+        for job in configuration.uploads {
+            entries.append((job.name, job.schedule, job.timeZone, { [self] now in self.startUpload(of: job, at: now) }))
+        }
+        var schedules: [(name: String, schedule: CronSchedule, zone: TimeZone, fire: (Date) -> Void)] = []
+        for entry in entries {
+            guard let schedule = try? CronSchedule(parsing: entry.expression),
+                let zone = TimeZone(identifier: entry.zone)
             else {
                 self.logger.error(
                     "Job has an invalid schedule and will not run",
-                    metadata: ["job": job.name, "schedule": job.schedule]
+                    metadata: ["job": entry.name, "schedule": entry.expression]
                 )
                 continue
             }
-            schedules.append((job, schedule, zone))
+            schedules.append((entry.name, schedule, zone, entry.fire))
         }
         var nextFire: [String: Date] = [:]
         let start = Date()
         for entry in schedules {
-            nextFire[entry.job.name] = entry.schedule.nextFire(after: start, in: entry.zone)
+            nextFire[entry.name] = entry.schedule.nextFire(after: start, in: entry.zone)
             self.logger.info(
                 "Job scheduled",
-                metadata: ["job": entry.job.name, "next_fire": nextFire[entry.job.name].map(Daemon.iso) ?? "never"]
+                metadata: ["job": entry.name, "next_fire": nextFire[entry.name].map(Daemon.iso) ?? "never"]
             )
         }
         self.logger.notice("Scheduler started", metadata: ["jobs": "\(schedules.count)"])
@@ -281,10 +398,10 @@ public final class Daemon: @unchecked Sendable {
             }
             let now = Date()
             for entry in schedules {
-                guard let due = nextFire[entry.job.name], due <= now else { continue }
-                self.logger.notice("Schedule fired", metadata: ["job": entry.job.name, "fire_time": Daemon.iso(due)])
-                self.startRun(of: entry.job, at: now)
-                nextFire[entry.job.name] = entry.schedule.nextFire(after: max(due, now), in: entry.zone)
+                guard let due = nextFire[entry.name], due <= now else { continue }
+                self.logger.notice("Schedule fired", metadata: ["job": entry.name, "fire_time": Daemon.iso(due)])
+                entry.fire(now)
+                nextFire[entry.name] = entry.schedule.nextFire(after: max(due, now), in: entry.zone)
             }
             let earliest = nextFire.values.min() ?? Date.distantFuture
             let sleep = min(maxSleep, max(0, earliest.timeIntervalSinceNow))

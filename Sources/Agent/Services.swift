@@ -43,3 +43,63 @@ public protocol ResultStore: Sendable {
 public protocol RunEventSink: Sendable {
     func publish(_ kind: RunEventKind, record: RunRecord, job: TrainingJob)
 }
+
+/// What one data upload did.
+public struct DataUploadSummary: Sendable, Equatable {
+    /// Local files that matched.
+    public var filesConsidered: Int
+    /// Files sent because they were new or changed.
+    public var filesUploaded: Int
+    /// Files skipped because the Hub already has the same content.
+    public var filesUnchanged: Int
+    public var bytesSent: Int64
+    /// A link to the last commit, or nil when nothing was committed.
+    public var commitURL: String?
+
+    public init(filesConsidered: Int, filesUploaded: Int, filesUnchanged: Int, bytesSent: Int64, commitURL: String?) {
+        self.filesConsidered = filesConsidered
+        self.filesUploaded = filesUploaded
+        self.filesUnchanged = filesUnchanged
+        self.bytesSent = bytesSent
+        self.commitURL = commitURL
+    }
+}
+
+/// Why a data upload did not happen.
+public enum DataUploadError: Error, CustomStringConvertible, Sendable {
+    /// The local directory does not exist or is not a directory.
+    case missingDirectory(String)
+    /// Required files are missing, such as the training CSVs.
+    case missingFiles([String])
+    /// The upload stopped because nightshift is stopping or the job's time ran out.
+    case cancelled
+    /// The Hub or the local disk failed; the text names the repo, the path and what to do.
+    case failed(String)
+
+    public var description: String {
+        switch self {
+        case .missingDirectory(let path):
+            "local directory \(path) does not exist: create it, or fix `local_dir` in the job"
+        case .missingFiles(let paths):
+            "missing \(paths.joined(separator: ", ")): run the data preparation first"
+        case .cancelled:
+            "the upload was cancelled before it finished; the repo is at its previous commit"
+        case .failed(let text):
+            text
+        }
+    }
+}
+
+/// Uploads local data to the Hub for `hub_upload` jobs and for the training-data step of a training job.
+public protocol DataUploader: Sendable {
+    /// Uploads what is new under the job's local directory; a run with nothing new returns a summary with
+    /// `filesUploaded == 0` and no commit.
+    func upload(_ job: UploadJob, cancel: Signal) throws -> DataUploadSummary
+    /// Uploads the prepared training CSVs, and the scalers and cache as the step says.
+    func uploadTrainingData(_ step: TrainingDataUpload, cancel: Signal) throws -> DataUploadSummary
+}
+
+/// Receives the events of `hub_upload` runs.
+public protocol UploadEventSink: Sendable {
+    func publish(_ kind: RunEventKind, job: UploadJob, runId: String, startedAt: Date, result: UploadRunResult)
+}

@@ -45,9 +45,10 @@ enum Commands {
         guard let configuration = self.loadConfiguration(arguments.configPath) else {
             return ExitCode.dataError.rawValue
         }
-        var jobs = configuration.jobs
+        var jobs = configuration.jobs.map { (name: $0.name, schedule: $0.schedule, timeZone: $0.timeZone) }
+            + configuration.uploads.map { (name: $0.name, schedule: $0.schedule, timeZone: $0.timeZone) }
         if let name = arguments.positional.first {
-            guard let job = configuration.job(named: name) else {
+            guard let job = jobs.first(where: { $0.name == name }) else {
                 printError(
                     "nightshift: no job named \(name) in \(arguments.configPath); "
                         + "jobs are \(jobs.map(\.name).joined(separator: ", "))"
@@ -109,10 +110,13 @@ enum Commands {
             return ExitCode.dataError.rawValue
         }
         let name = arguments.positional[0]
+        if let upload = configuration.uploadJob(named: name) {
+            return self.startUpload(upload, configuration: configuration, arguments: arguments)
+        }
         guard let job = configuration.job(named: name) else {
             printError(
                 "nightshift: no job named \(name) in \(arguments.configPath); "
-                    + "jobs are \(configuration.jobs.map(\.name).joined(separator: ", "))"
+                    + "jobs are \(configuration.jobNames.joined(separator: ", "))"
             )
             return ExitCode.usage.rawValue
         }
@@ -155,6 +159,44 @@ enum Commands {
         _ = runtime.dispatcher.flush(timeout: 30)
         let final = (try? runtime.journal.run(id: record.runId)) ?? record
         return self.exitCode(for: final)
+    }
+
+    /// Runs one `hub_upload` job now and prints its result; exits 0 when it succeeded and 1 when it failed.
+    static func startUpload(_ job: UploadJob, configuration: Configuration, arguments: ParsedArguments) -> Int32 {
+        let logger = self.makeLogger(configuration, level: .warning)
+        let stop = Signal()
+        SignalWatcher.install(stop: stop, logger: logger)
+        let runtime: Runtime
+        do {
+            runtime = try Runtime.make(configuration: configuration, logger: logger)
+        } catch {
+            printError("nightshift: cannot open the state directory \(configuration.stateDirectory): \(error)")
+            return ExitCode.cannotCreate.rawValue
+        }
+        let outcome = Protected<UploadRunResult?>(nil)
+        let daemon = Daemon(
+            runtime: runtime,
+            logger: logger,
+            stop: stop,
+            onUploadFinished: { _, _, result in outcome.withLock { $0 = result } }
+        )
+        guard let runId = daemon.startUpload(of: job) else {
+            printError("nightshift: no upload of \(job.name) was started; the log line above gives the reason")
+            return ExitCode.temporaryFailure.rawValue
+        }
+        writeLine("upload \(runId) of \(job.name) started: \(job.localDirectory) to \(job.repo)/\(job.pathInRepo)")
+        daemon.waitForRuns()
+        _ = runtime.dispatcher.flush(timeout: 30)
+        guard let result = outcome.withLock({ $0 }) else { return ExitCode.software.rawValue }
+        if let summary = result.summary {
+            writeLine(
+                "\(summary.filesUploaded) uploaded, \(summary.filesUnchanged) unchanged, "
+                    + "\(ProgressMeter.formatBytes(summary.bytesSent)) sent"
+                    + (summary.commitURL.map { ", commit \($0)" } ?? "")
+            )
+        }
+        if let reason = result.reason { writeLine((result.succeeded ? "" : "failed: ") + reason) }
+        return result.succeeded ? ExitCode.success.rawValue : ExitCode.failure.rawValue
     }
 
     static func exitCode(for record: RunRecord) -> Int32 {
