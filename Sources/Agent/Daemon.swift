@@ -218,6 +218,16 @@ public final class Daemon: @unchecked Sendable {
         self.begin(job: job.name)
         let thread = Thread { [self] in
             let result = runner.run(job, runId: runId, stop: self.stop, now: now)
+            do {
+                try self.runtime.journal.saveUpload(
+                    UploadRecord(runId: runId, job: job.name, startedAt: now, result: result)
+                )
+            } catch {
+                self.logger.error(
+                    "Journal write of the upload failed",
+                    metadata: ["job": job.name, "run.id": runId, "error": "\(error)"]
+                )
+            }
             self.onUploadFinished(job, runId, result)
             lock.release()
             self.end(job: job.name)
@@ -400,6 +410,14 @@ public final class Daemon: @unchecked Sendable {
             for entry in schedules {
                 guard let due = nextFire[entry.name], due <= now else { continue }
                 self.logger.notice("Schedule fired", metadata: ["job": entry.name, "fire_time": Daemon.iso(due)])
+                do {
+                    try self.runtime.journal.recordFire(job: entry.name, scheduledAt: due, firedAt: now)
+                } catch {
+                    self.logger.error(
+                        "Journal write of the fire time failed",
+                        metadata: ["job": entry.name, "error": "\(error)"]
+                    )
+                }
                 entry.fire(now)
                 nextFire[entry.name] = entry.schedule.nextFire(after: max(due, now), in: entry.zone)
             }

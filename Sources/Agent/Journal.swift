@@ -17,7 +17,7 @@ public struct JournalError: Error, CustomStringConvertible {
 public final class Journal: @unchecked Sendable {
     public let path: String
     private var database: OpaquePointer?
-    private let lock = NSLock()
+    let lock = NSLock()
 
     public init(path: String) throws {
         self.path = path
@@ -58,6 +58,7 @@ public final class Journal: @unchecked Sendable {
             )
             """
         )
+        try self.createUploadAndFireTables()
         try self.execute("CREATE INDEX IF NOT EXISTS runs_by_job ON runs(job, started_at)")
         try self.execute("CREATE INDEX IF NOT EXISTS transitions_by_run ON transitions(run_id, id)")
     }
@@ -222,7 +223,7 @@ public final class Journal: @unchecked Sendable {
         return record
     }
 
-    private func execute(_ sql: String) throws {
+    func execute(_ sql: String) throws {
         var message: UnsafeMutablePointer<CChar>?
         if sqlite3_exec(self.database, sql, nil, nil, &message) != SQLITE_OK {
             let text = message.map { String(cString: $0) } ?? "unknown error"
@@ -231,14 +232,14 @@ public final class Journal: @unchecked Sendable {
         }
     }
 
-    private func run(_ sql: String, _ values: [SQLValue]) throws {
+    func run(_ sql: String, _ values: [SQLValue]) throws {
         let statement = try self.prepare(sql)
         defer { sqlite3_finalize(statement) }
         try self.bind(values, to: statement)
         guard sqlite3_step(statement) == SQLITE_DONE else { throw self.error("write") }
     }
 
-    private func prepare(_ sql: String) throws -> OpaquePointer? {
+    func prepare(_ sql: String) throws -> OpaquePointer? {
         var statement: OpaquePointer?
         guard sqlite3_prepare_v2(self.database, sql, -1, &statement, nil) == SQLITE_OK else {
             throw self.error("prepare")
@@ -246,7 +247,7 @@ public final class Journal: @unchecked Sendable {
         return statement
     }
 
-    private func bind(_ values: [SQLValue], to statement: OpaquePointer?) throws {
+    func bind(_ values: [SQLValue], to statement: OpaquePointer?) throws {
         for (index, value) in values.enumerated() {
             let position = Int32(index + 1)
             let code: Int32
@@ -260,7 +261,7 @@ public final class Journal: @unchecked Sendable {
         }
     }
 
-    private func error(_ operation: String) -> JournalError {
+    func error(_ operation: String) -> JournalError {
         JournalError(operation: operation, message: String(cString: sqlite3_errmsg(self.database)))
     }
 }

@@ -5,7 +5,7 @@ import Support
 /// The result of one `hub_upload` run.
 public struct UploadRunResult: Sendable, Equatable {
     public var succeeded: Bool
-    /// Why the run failed, or a note such as "nothing new", in one sentence.
+    /// The reason the run failed, or a note such as "nothing new", in one sentence.
     public var reason: String?
     public var summary: DataUploadSummary?
     public var finishedAt: Date

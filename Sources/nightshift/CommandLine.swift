@@ -8,6 +8,8 @@ struct OptionSpec: Sendable {
     /// The placeholder shown in help for the value, or nil for a flag.
     var value: String?
     var help: String
+    /// Whether the value is a credential, which is hidden from `ps` as soon as it is parsed.
+    var isSecret = false
 
     static func flag(_ name: String, _ help: String) -> OptionSpec {
         OptionSpec(name: name, value: nil, help: help)
@@ -15,6 +17,10 @@ struct OptionSpec: Sendable {
 
     static func value(_ name: String, _ placeholder: String, _ help: String) -> OptionSpec {
         OptionSpec(name: name, value: placeholder, help: help)
+    }
+
+    static func secret(_ name: String, _ placeholder: String, _ help: String) -> OptionSpec {
+        OptionSpec(name: name, value: placeholder, help: help, isSecret: true)
     }
 
     /// The `--config PATH` option of every command that reads the config file.
@@ -56,6 +62,8 @@ struct ParsedArguments: Sendable {
     var values: [String: String] = [:]
     /// The flags given, by name, such as `--yes`.
     var flags: Set<String> = []
+    /// The names of secret options given on the command line, such as `--token`.
+    var secretsGiven: [String] = []
 
     func value(_ name: String) -> String? { self.values[name] }
 
@@ -166,6 +174,7 @@ struct CommandLineParser {
                 throw UsageError(message: "invalid \(name) \(value): \(problem)", command: command.name)
             }
             parsed.values[name] = value
+            if option.isSecret { parsed.secretsGiven.append(name) }
         }
 
         guard command.positional.contains(parsed.positional.count) else {
@@ -312,4 +321,32 @@ func closestMatch(to word: String, among candidates: [String]) -> String? {
     let scored = candidates.map { ($0, distance(Array(word), Array($0))) }.filter { $0.1 <= 2 }
     guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
     return scored.filter { $0.1 == best.1 }.count == 1 ? best.0 : nil
+}
+
+/// Overwrites the values of secret options in the process's argument memory, which `/proc/PID/cmdline` and `ps`
+/// show, and warns once that they were visible until then.
+func hideSecretArguments(_ parsed: ParsedArguments) {
+    guard !parsed.secretsGiven.isEmpty else { return }
+    let secrets = Set(parsed.secretsGiven.compactMap { parsed.values[$0] })
+    let names = Set(parsed.secretsGiven)
+    for index in 1..<Int(CommandLine.argc) {
+        guard let pointer = CommandLine.unsafeArgv[index] else { continue }
+        let argument = String(cString: pointer)
+        var start: Int? = nil
+        if secrets.contains(argument), index > 1,
+            let previous = CommandLine.unsafeArgv[index - 1].map({ String(cString: $0) }), names.contains(previous)
+        {
+            start = 0
+        } else if let equals = argument.firstIndex(of: "="), names.contains(String(argument[..<equals])) {
+            start = argument.utf8.distance(from: argument.startIndex, to: equals) + 1
+        }
+        guard let start else { continue }
+        let length = strlen(pointer)
+        if length > start { memset(pointer + start, Int32(UInt8(ascii: "x")), length - start) }
+    }
+    let list = parsed.secretsGiven.joined(separator: ", ")
+    printError(
+        "nightshift: warning: \(list) on the command line was visible to other users in `ps` until now; "
+            + "prefer the environment variable or token file that `--help` names"
+    )
 }

@@ -5,7 +5,7 @@ import Support
 /// Every command of `nightshift`, in the order the overview lists them.
 enum CommandTable {
     static var all: [CommandSpec] {
-        Self.daemon
+        Self.daemon + StatusCommands.specs
     }
 
     static let parser = CommandLineParser(commands: Self.all, checkValue: Self.check)
@@ -68,6 +68,11 @@ enum CommandTable {
     /// Checks the option values that have a fixed form; returns the problem with a value, or nil.
     static let check: @Sendable (String, String) -> String? = { name, value in
         switch name {
+        case "--limit":
+            guard let limit = Int(value), (1...1000).contains(limit) else {
+                return "expected a whole number from 1 to 1000"
+            }
+            return nil
         case "--count":
             guard let count = Int(value), (1...1000).contains(count) else {
                 return "expected a whole number from 1 to 1000"

@@ -6,6 +6,7 @@ import Support
 let exitCode: Int32
 do {
     let arguments = try CommandTable.parser.parse(Array(CommandLine.arguments.dropFirst()))
+    hideSecretArguments(arguments)
     exitCode = arguments.command.run(arguments)
 } catch let clean as CleanExit {
     writeLine(clean.text)
