@@ -41,6 +41,16 @@ static inline CURLcode nightshift_curl_setopt_progress_callback(CURL *handle,
     return curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, callback);
 }
 
+typedef int (*nightshift_curl_seek_callback)(void *context, curl_off_t offset, int origin);
+
+static inline CURLcode nightshift_curl_setopt_seek_callback(CURL *handle, nightshift_curl_seek_callback callback) {
+    return curl_easy_setopt(handle, CURLOPT_SEEKFUNCTION, callback);
+}
+
+static inline CURLcode nightshift_curl_getinfo_offset(CURL *handle, CURLINFO info, curl_off_t *value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+
 static inline CURLcode nightshift_curl_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }

@@ -220,6 +220,19 @@ public final class HTTPClient: Sendable {
     public func send(_ request: HTTPClientRequest, retry: RetryPolicy = .standard, cancel: Signal? = nil) throws
         -> HTTPClientResponse
     {
+        try self.retrying(request, retry: retry, cancel: cancel) {
+            HTTPTransferResponse(response: try self.performOnce(request), fileStart: 0, fileBytesWritten: 0)
+        }.response
+    }
+
+    /// Runs `attempt` until it returns a status outside `retry.retryableStatuses`, or attempts run out, with the
+    /// semantics documented on `send`.
+    func retrying(
+        _ request: HTTPClientRequest,
+        retry: RetryPolicy,
+        cancel: Signal?,
+        attempt perform: () throws -> HTTPTransferResponse
+    ) throws -> HTTPTransferResponse {
         var attempt = 0
         while true {
             attempt += 1
@@ -228,7 +241,8 @@ public final class HTTPClient: Sendable {
             var lastStatus: Int? = nil
             var lastError: HTTPClientError? = nil
             do {
-                let response = try self.performOnce(request)
+                let result = try perform()
+                let response = result.response
                 let elapsed = Date().timeIntervalSince(started)
                 self.logger.debug(
                     "HTTP response",
@@ -238,11 +252,11 @@ public final class HTTPClient: Sendable {
                         "http.duration_ms": "\(Int(elapsed * 1000))",
                     ]
                 )
-                guard retry.retryableStatuses.contains(response.status) else { return response }
+                guard retry.retryableStatuses.contains(response.status) else { return result }
                 lastStatus = response.status
                 retryAfter = parseRetryAfter(response.header("Retry-After"))
                 if attempt >= retry.maxAttempts {
-                    if retry.maxAttempts == 1 { return response }
+                    if retry.maxAttempts == 1 { return result }
                     throw HTTPClientError.retriesExhausted(
                         method: request.method,
                         url: request.displayURL,
@@ -280,122 +294,8 @@ public final class HTTPClient: Sendable {
         }
     }
 
-    /// Performs exactly one attempt of `request`.
+    /// Performs exactly one attempt of `request`, with the response body in memory up to `maxInMemoryBodySize`.
     public func performOnce(_ request: HTTPClientRequest) throws -> HTTPClientResponse {
-        guard let handle = curl_easy_init() else {
-            throw HTTPClientError.transport(
-                method: request.method,
-                url: request.displayURL,
-                code: -1,
-                message: "curl_easy_init failed"
-            )
-        }
-        defer { curl_easy_cleanup(handle) }
-
-        let collector = ResponseCollector()
-        let context = Unmanaged.passRetained(collector)
-        defer { context.release() }
-
-        var headerList: UnsafeMutablePointer<curl_slist>? = nil
-        for header in request.headers {
-            headerList = curl_slist_append(headerList, "\(header.name): \(header.value)")
-        }
-        // libcurl adds `Expect: 100-continue` to large bodies; an empty value turns it off.
-        headerList = curl_slist_append(headerList, "Expect:")
-        defer { curl_slist_free_all(headerList) }
-
-        nightshift_curl_setopt_string(handle, CURLOPT_URL, request.url)
-        nightshift_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
-        nightshift_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1)
-        nightshift_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2)
-        nightshift_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(self.connectTimeout * 1000))
-        nightshift_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(self.totalTimeout * 1000))
-        nightshift_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, request.followRedirects ? 1 : 0)
-        nightshift_curl_setopt_long(handle, CURLOPT_MAXREDIRS, 10)
-        nightshift_curl_setopt_string(handle, CURLOPT_USERAGENT, self.userAgent)
-        nightshift_curl_setopt_string(handle, CURLOPT_ACCEPT_ENCODING, "")
-        nightshift_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList)
-        nightshift_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, context.toOpaque())
-        nightshift_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, context.toOpaque())
-        nightshift_curl_setopt_data_callback(handle, CURLOPT_WRITEFUNCTION, collectBody)
-        nightshift_curl_setopt_data_callback(handle, CURLOPT_HEADERFUNCTION, collectHeader)
-
-        switch request.method {
-        case "GET":
-            nightshift_curl_setopt_long(handle, CURLOPT_HTTPGET, 1)
-        case "HEAD":
-            nightshift_curl_setopt_long(handle, CURLOPT_NOBODY, 1)
-        default:
-            nightshift_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method)
-        }
-        let body = request.body ?? (["POST", "PUT"].contains(request.method) ? Data() : nil)
-        if let body {
-            // COPYPOSTFIELDS makes libcurl keep its own copy, so the Swift buffer may go away after this call.
-            nightshift_curl_setopt_offset(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
-            body.withUnsafeBytes { buffer in
-                let pointer = buffer.baseAddress?.assumingMemoryBound(to: CChar.self)
-                _ = nightshift_curl_setopt_pointer(
-                    handle,
-                    CURLOPT_COPYPOSTFIELDS,
-                    UnsafeMutableRawPointer(mutating: pointer ?? UnsafePointer<CChar>(bitPattern: 1))
-                )
-            }
-        }
-
-        let code = curl_easy_perform(handle)
-        guard code == CURLE_OK else {
-            let message = String(cString: curl_easy_strerror(code))
-            throw HTTPClientError.transport(
-                method: request.method,
-                url: request.displayURL,
-                code: Int(code.rawValue),
-                message: message
-            )
-        }
-        var status = 0
-        nightshift_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
-        return HTTPClientResponse(status: status, headers: collector.finalHeaders, body: collector.body)
+        try self.perform(request, transfer: nil).response
     }
-}
-
-/// Accumulates one response; with redirects followed, only the last response's headers are kept.
-final class ResponseCollector {
-    var body = Data()
-    var headers: [(name: String, value: String)] = []
-
-    var finalHeaders: [(name: String, value: String)] { self.headers }
-
-    func appendHeaderLine(_ line: String) {
-        let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
-        if trimmed.hasPrefix("HTTP/") {
-            // A new status line starts a new response (after a redirect or a 100 Continue).
-            self.headers = []
-            return
-        }
-        guard let colon = trimmed.firstIndex(of: ":") else { return }
-        let name = String(trimmed[..<colon]).trimmingCharacters(in: .whitespaces)
-        let value = String(trimmed[trimmed.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
-        self.headers.append((name, value))
-    }
-}
-
-private let collectBody: nightshift_curl_data_callback = { buffer, size, count, context in
-    guard let buffer, let context else { return 0 }
-    let collector = Unmanaged<ResponseCollector>.fromOpaque(context).takeUnretainedValue()
-    let total = size * count
-    buffer.withMemoryRebound(to: UInt8.self, capacity: total) { bytes in
-        collector.body.append(bytes, count: total)
-    }
-    return total
-}
-
-private let collectHeader: nightshift_curl_data_callback = { buffer, size, count, context in
-    guard let buffer, let context else { return 0 }
-    let collector = Unmanaged<ResponseCollector>.fromOpaque(context).takeUnretainedValue()
-    let total = size * count
-    let line = buffer.withMemoryRebound(to: UInt8.self, capacity: total) { bytes in
-        String(decoding: UnsafeBufferPointer(start: bytes, count: total), as: UTF8.self)
-    }
-    collector.appendHeaderLine(line)
-    return total
 }

@@ -18,20 +18,56 @@ enum CommitOutcome {
     case failed(CommitFailure)
 }
 
+/// One change in a commit.
+public enum HubCommitOperation: Sendable {
+    /// A regular (non-LFS) file sent inline from memory.
+    case addInline(path: String, content: Data)
+    /// A regular file sent inline, read from the local file `file` while the commit body is written.
+    case addLocalFile(path: String, file: String)
+    /// A file whose content was already uploaded as the LFS object `oid` (SHA-256 hex) of `size` bytes.
+    case addLFS(path: String, oid: String, size: Int64)
+    case deleteFile(path: String)
+    /// Deletes every file under `path`.
+    case deleteFolder(path: String)
+
+    /// The path in the repo the operation changes.
+    public var path: String {
+        switch self {
+        case .addInline(let path, _), .addLocalFile(let path, _), .addLFS(let path, _, _), .deleteFile(let path),
+            .deleteFolder(let path):
+            path
+        }
+    }
+}
+
+/// A commit body: small ones in memory, ones with local files in a temporary file so memory stays bounded.
+enum HubCommitBody {
+    case memory(Data)
+    case file(String, Int64)
+
+    var count: Int64 {
+        switch self {
+        case .memory(let data): Int64(data.count)
+        case .file(_, let size): size
+        }
+    }
+
+    func remove() {
+        if case .file(let path, _) = self { unlink(path) }
+    }
+}
+
 extension HubClient {
     /// The maximum size in bytes of a file sent inline, because the Hub rejects regular (non-LFS) files above 10 MiB.
     public static let maxInlineFileSize = 10 * 1024 * 1024
 
     /// Commits `files` and `deletions` to `revision` in one NDJSON commit and returns the new commit id.
     ///
-    /// The first line of `message` becomes the commit title and the rest its description. A deletion ending in
-    /// `/` deletes a folder. The commit POST is never retried blindly: after a failure that may have landed, the
-    /// newest commits of `revision` are read, and one newer than the previous head whose title is the commit
-    /// title is taken as this commit. Otherwise, when the failure is retryable, the commit is sent again with the
-    /// previous head as `parentCommit`, so the Hub rejects it with 412 if the first attempt landed after all.
+    /// Files up to `maxInlineFileSize` are sent inline; larger ones are uploaded through the LFS batch API first
+    /// and committed as `lfsFile`. A deletion ending in `/` deletes a folder. Retries follow `commit`.
     ///
-    /// TODO: Files above `maxInlineFileSize`, and files the repo's `.gitattributes` routes to LFS, need the
-    /// preupload and LFS batch upload first. Until that exists, they are rejected here or by the Hub.
+    /// NOTE: This sends small files inline without asking preupload, so a repo whose `.gitattributes` routes
+    /// small files to LFS may reject them. `HubSync.upload` asks preupload and follows its answer.
     public func commitFiles(
         repo: String,
         type: HubRepoType,
@@ -43,15 +79,63 @@ extension HubClient {
     ) throws -> String {
         let operation = "commit to \(type.webPrefix)\(repo)@\(revision)"
         try self.checkRepoID(repo, operation: operation)
-        let lines = message.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
-        let title = lines.first.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
-        let description = lines.count > 1 ? lines[1].trimmingCharacters(in: .whitespacesAndNewlines) : ""
-        let operations = try self.commitOperations(
-            files: files,
-            deletions: deletions,
-            title: title,
-            operation: operation
+        var operations: [HubCommitOperation] = []
+        var largeObjects: [HubLFSObject] = []
+        for file in files {
+            if file.content.count > HubClient.maxInlineFileSize {
+                let oid = Digest.sha256(file.content).hexString
+                largeObjects.append(HubLFSObject(oid: oid, size: Int64(file.content.count), source: .data(file.content)))
+                operations.append(.addLFS(path: file.path, oid: oid, size: Int64(file.content.count)))
+            } else {
+                operations.append(.addInline(path: file.path, content: file.content))
+            }
+        }
+        for deletion in deletions {
+            var trimmed = deletion
+            while trimmed.hasSuffix("/") {
+                trimmed.removeLast()
+            }
+            operations.append(deletion.hasSuffix("/") ? .deleteFolder(path: trimmed) : .deleteFile(path: trimmed))
+        }
+        // Validate before any LFS bytes go out, so invalid input sends nothing.
+        let title = Self.commitTitle(message)
+        _ = try self.commitOperations(operations, title: title, operation: operation)
+        if !largeObjects.isEmpty {
+            _ = try self.uploadLFSObjects(repo: repo, type: type, revision: revision, objects: largeObjects)
+        }
+        return try self.commit(
+            repo: repo,
+            type: type,
+            revision: revision,
+            operations: operations,
+            message: message,
+            parentCommit: parentCommit
         )
+    }
+
+    /// Commits `operations` to `revision` in one atomic NDJSON commit and returns the new commit id.
+    ///
+    /// LFS objects named by `addLFS` must be uploaded already. The first line of `message` becomes the commit
+    /// title and the rest its description. The commit POST is never retried blindly: after a failure that may
+    /// have landed, the newest commits of `revision` are read, and one newer than the previous head whose title
+    /// is the commit title is taken as this commit. Otherwise, when the failure is retryable, the commit is sent
+    /// again with the previous head as `parentCommit`, so the Hub rejects it with 412 if the first attempt
+    /// landed after all. With `parentCommit` set, a branch that moved meanwhile fails with
+    /// `HubError.commitConflict` (HTTP 412).
+    public func commit(
+        repo: String,
+        type: HubRepoType,
+        revision: String = "main",
+        operations: [HubCommitOperation],
+        message: String,
+        parentCommit: String? = nil
+    ) throws -> String {
+        let operation = "commit to \(type.webPrefix)\(repo)@\(revision)"
+        try self.checkRepoID(repo, operation: operation)
+        let title = Self.commitTitle(message)
+        let lines = message.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
+        let description = lines.count > 1 ? lines[1].trimmingCharacters(in: .whitespacesAndNewlines) : ""
+        let validated = try self.commitOperations(operations, title: title, operation: operation)
         if let parentCommit, !(isCommitID(parentCommit) && (5...40).contains(parentCommit.count)) {
             throw HubError.invalidArgument(
                 operation: operation,
@@ -62,8 +146,9 @@ extension HubClient {
         let previousHead = parentCommit ?? self.headBeforeCommit(repo: repo, type: type, revision: revision)
         let url = self.apiBase(repo, type) + "/commit/" + encodedComponent(revision)
         let metadata: Logger.Metadata = [
-            "hub.repo": repo, "hub.revision": revision, "commit.files": "\(files.count)",
-            "commit.deletions": "\(deletions.count)",
+            "hub.repo": repo, "hub.revision": revision,
+            "commit.files": "\(validated.filter { !$0.isDeletion }.count)",
+            "commit.deletions": "\(validated.filter(\.isDeletion).count)",
         ]
         var parent = parentCommit
         var attempt = 0
@@ -73,10 +158,13 @@ extension HubClient {
                 title: title,
                 description: description,
                 parent: parent,
-                operations: operations
+                operations: validated,
+                operation: operation
             )
+            let outcome = self.postCommit(operation, url: url, body: body, repo: repo, type: type, revision: revision)
+            body.remove()
             let failure: CommitFailure
-            switch self.postCommit(operation, url: url, body: body, repo: repo, type: type, revision: revision) {
+            switch outcome {
             case .committed(let oid):
                 var created = metadata
                 created["commit.oid"] = oid
@@ -120,91 +208,133 @@ extension HubClient {
         }
     }
 
-    /// Validates and normalizes the paths, and returns the operation lines after the header, in order.
-    private func commitOperations(
-        files: [(path: String, content: Data)],
-        deletions: [String],
-        title: String,
-        operation: String
-    ) throws -> [[String: Any]] {
+    static func commitTitle(_ message: String) -> String {
+        let lines = message.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
+        return lines.first.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
+    }
+
+    /// Validates and normalizes the paths, and returns the operations in order.
+    private func commitOperations(_ operations: [HubCommitOperation], title: String, operation: String) throws
+        -> [ValidatedOperation]
+    {
         if title.isEmpty {
             throw HubError.invalidArgument(operation: operation, detail: "the commit message is empty")
         }
-        if files.isEmpty && deletions.isEmpty {
+        if operations.isEmpty {
             throw HubError.invalidArgument(operation: operation, detail: "the commit has no files and no deletions")
         }
         var seen: Set<String> = []
-        var lines: [[String: Any]] = []
-        for file in files {
-            let path = try self.normalizedRepoPath(file.path, operation: operation)
+        var validated: [ValidatedOperation] = []
+        for item in operations {
+            let path = try self.normalizedRepoPath(item.path, operation: operation)
             guard seen.insert(path).inserted else {
                 throw HubError.invalidArgument(operation: operation, detail: "path \(path) appears twice")
             }
-            guard file.content.count <= HubClient.maxInlineFileSize else {
-                throw HubError.invalidArgument(
-                    operation: operation,
-                    detail: "\(path) is \(file.content.count) bytes; files above 10 MiB need LFS, "
-                        + "which this client does not upload yet"
-                )
+            switch item {
+            case .addInline(_, let content):
+                guard content.count <= HubClient.maxInlineFileSize else {
+                    throw HubError.invalidArgument(
+                        operation: operation,
+                        detail: "\(path) is \(content.count) bytes; inline files are limited to 10 MiB, so send it "
+                            + "through LFS"
+                    )
+                }
+            case .addLocalFile(_, let file):
+                let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? -1
+                guard size >= 0 else {
+                    throw HubError.localFile(operation: operation, path: file, detail: "cannot be read")
+                }
+                guard size <= HubClient.maxInlineFileSize else {
+                    throw HubError.invalidArgument(
+                        operation: operation,
+                        detail: "\(path) is \(size) bytes; inline files are limited to 10 MiB, so send it through LFS"
+                    )
+                }
+            case .addLFS(_, let oid, let size):
+                guard oid.count == 64, isCommitID(oid), size >= 0 else {
+                    throw HubError.invalidArgument(
+                        operation: operation,
+                        detail: "LFS oid of \(path) must be 64 hexadecimal digits with a size of 0 or more"
+                    )
+                }
+            case .deleteFile, .deleteFolder:
+                break
             }
-            let value: [String: Any] = [
-                "content": file.content.base64EncodedString(), "path": path, "encoding": "base64",
-            ]
-            lines.append(["key": "file", "value": value])
+            validated.append(ValidatedOperation(operation: item, path: path))
         }
-        for deletion in deletions {
-            let isFolder = deletion.hasSuffix("/")
-            var trimmed = deletion
-            while trimmed.hasSuffix("/") {
-                trimmed.removeLast()
-            }
-            let path = try self.normalizedRepoPath(trimmed, operation: operation)
-            guard seen.insert(path).inserted else {
-                throw HubError.invalidArgument(operation: operation, detail: "path \(path) appears twice")
-            }
-            lines.append(["key": isFolder ? "deletedFolder" : "deletedFile", "value": ["path": path]])
-        }
-        return lines
+        return validated
     }
 
     /// Returns the NDJSON body: the header line first, then one line per operation, each ending in a newline.
-    private func commitPayload(title: String, description: String, parent: String?, operations: [[String: Any]])
-        throws -> Data
-    {
+    /// Bodies with local files are written to a temporary file, with the file content base64-encoded in chunks.
+    private func commitPayload(
+        title: String,
+        description: String,
+        parent: String?,
+        operations: [ValidatedOperation],
+        operation: String
+    ) throws -> HubCommitBody {
         var header: [String: Any] = ["summary": title, "description": description]
         if let parent {
             header["parentCommit"] = parent
         }
-        var body = Data()
-        for line in [["key": "header", "value": header]] + operations {
-            body.append(
-                try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys, .withoutEscapingSlashes])
-            )
-            body.append(0x0A)
+        let writer = try HubCommitBodyWriter(inFile: operations.contains { $0.isLocalFile }, operation: operation)
+        try writer.writeLine(["key": "header", "value": header])
+        for item in operations {
+            switch item.operation {
+            case .addInline(_, let content):
+                try writer.writeLine(
+                    ["key": "file", "value": ["content": content.base64EncodedString(), "path": item.path, "encoding": "base64"]]
+                )
+            case .addLocalFile(_, let file):
+                try writer.writeFileLine(path: item.path, localFile: file)
+            case .addLFS(_, let oid, let size):
+                try writer.writeLine(
+                    ["key": "lfsFile", "value": ["path": item.path, "algo": "sha256", "oid": oid, "size": size]]
+                )
+            case .deleteFile:
+                try writer.writeLine(["key": "deletedFile", "value": ["path": item.path]])
+            case .deleteFolder:
+                try writer.writeLine(["key": "deletedFolder", "value": ["path": item.path]])
+            }
         }
-        return body
+        return try writer.finish()
     }
 
     /// Sends the commit exactly once with `RetryPolicy.never`.
     private func postCommit(
         _ operation: String,
         url: String,
-        body: Data,
+        body: HubCommitBody,
         repo: String,
         type: HubRepoType,
         revision: String
     ) -> CommitOutcome {
         let response: HTTPClientResponse
+        let metadata: Logger.Metadata = ["hub.repo": repo, "hub.revision": revision, "commit.bytes": "\(body.count)"]
         do {
-            response = try self.send(
-                operation,
-                method: "POST",
-                url: url,
-                headers: [("Content-Type", "application/x-ndjson")],
-                body: body,
-                retry: .never,
-                metadata: ["hub.repo": repo, "hub.revision": revision, "commit.bytes": "\(body.count)"]
-            )
+            switch body {
+            case .memory(let data):
+                response = try self.send(
+                    operation,
+                    method: "POST",
+                    url: url,
+                    headers: [("Content-Type", "application/x-ndjson")],
+                    body: data,
+                    retry: .never,
+                    metadata: metadata
+                )
+            case .file(let path, let size):
+                response = try self.sendTransfer(
+                    operation,
+                    method: "POST",
+                    url: url,
+                    headers: [("Content-Type", "application/x-ndjson")],
+                    transfer: HTTPTransfer(upload: HTTPFileRegion(path: path, length: size)),
+                    retry: .never,
+                    metadata: metadata
+                ).response
+            }
         } catch let error as HubError {
             return .failed(CommitFailure(error: error, mayHaveLanded: true, retryable: true))
         } catch {

@@ -35,6 +35,42 @@ extension HubClient {
         }
     }
 
+    /// Sends one streaming request (a file-region body, a file-bound response, progress, cancellation).
+    ///
+    /// The token is added only when `sendsToken` is set and `url` has the endpoint's origin. LFS part PUTs and
+    /// the multipart completion send none, as the official client does, since their URLs are presigned.
+    func sendTransfer(
+        _ operation: String,
+        method: String,
+        url: String,
+        headers: [(name: String, value: String)] = [],
+        body: Data? = nil,
+        transfer: HTTPTransfer,
+        retry: RetryPolicy,
+        sendsToken: Bool = true,
+        metadata: Logger.Metadata = [:]
+    ) throws -> HTTPTransferResponse {
+        var allHeaders = headers
+        let withToken = sendsToken && self.hasToken && hubOrigin(url) == hubOrigin(self.endpoint)
+        if withToken, let token = self.token {
+            allHeaders.append(("Authorization", "Bearer \(token)"))
+        }
+        var context = metadata
+        context["operation"] = operation
+        context["http.method"] = method
+        context["hub.auth"] = withToken ? "token" : "none"
+        self.logger.debug("Sending Hub transfer", metadata: context)
+        let request = HTTPClientRequest(method: method, url: url, headers: allHeaders, body: body)
+        do {
+            return try self.http.transfer(request, transfer, retry: retry)
+        } catch let error as HTTPClientError {
+            if case .cancelled = error {
+                throw HubError.cancelled(operation: operation)
+            }
+            throw HubError.transport(operation: operation, error)
+        }
+    }
+
     /// Turns an error response into a `HubError`, by its `X-Error-Code` header first and its status second.
     func hubError(
         _ operation: String,

@@ -25,17 +25,25 @@ public enum HubError: Error, CustomStringConvertible, Sendable {
     case invalidArgument(operation: String, detail: String)
     /// A download whose size or SHA-256 differs from what the Hub announced for it.
     case integrity(operation: String, detail: String)
+    /// An upload or other write was requested without any token.
+    case missingToken(operation: String)
+    /// A local file could not be read, written or renamed.
+    case localFile(operation: String, path: String, detail: String)
+    /// The caller's cancellation signal was raised.
+    case cancelled(operation: String)
 
     public var description: String {
         switch self {
         case .unauthorized(let operation, let message):
             let detail = message.isEmpty ? "" : " (Hub message: \(message))"
-            return "\(operation): the Hub rejected the token (invalid or missing); set hub.token\(detail)"
+            return "\(operation): the Hub rejected the token (invalid, expired or missing); "
+                + "check --token / HF_TOKEN or hub.token\(detail)"
         case .repoNotFound(let operation, let repo, let type, let tokenSent):
             let hint =
                 tokenSent
                 ? "check the repo id and that the token can read the repo"
-                : "no token was sent, and the Hub reports private repos as missing without one; set hub.token"
+                : "no token was sent, and the Hub reports private repos as missing without one; "
+                    + "pass --token or set HF_TOKEN"
             return "\(operation): \(type.rawValue) repo \(repo) was not found; \(hint)"
         case .gatedRepo(let operation, let repo, let message):
             return "\(operation): \(repo) is gated; accept its access conditions on the Hub with the token's account"
@@ -45,8 +53,9 @@ public enum HubError: Error, CustomStringConvertible, Sendable {
         case .entryNotFound(let operation, let repo, let revision, let path):
             return "\(operation): \(path) was not found in \(repo) at revision \(revision)"
         case .commitConflict(let operation, let repo, let revision, let message):
-            return "\(operation): \(repo)@\(revision) moved past the expected parent commit (HTTP 412)"
-                + (message.isEmpty ? "" : ": \(message)")
+            return "\(operation): \(repo)@\(revision) moved past the expected parent commit (HTTP 412), so someone "
+                + "else committed meanwhile; run the sync again to compare with the new head"
+                + (message.isEmpty ? "" : " (Hub message: \(message))")
         case .http(let operation, let status, let code, let message):
             let statusText = code.map { "\(status) \($0)" } ?? "\(status)"
             return "\(operation): the Hub returned \(statusText): \(message.isEmpty ? "(empty body)" : message)"
@@ -58,6 +67,12 @@ public enum HubError: Error, CustomStringConvertible, Sendable {
             return "\(operation): invalid argument, nothing was sent: \(detail)"
         case .integrity(let operation, let detail):
             return "\(operation): the downloaded content does not match the Hub's metadata: \(detail)"
+        case .missingToken(let operation):
+            return "\(operation): no Hub token: pass --token, set HF_TOKEN, or write the token to $HF_HOME/token"
+        case .localFile(let operation, let path, let detail):
+            return "\(operation): local file \(path): \(detail)"
+        case .cancelled(let operation):
+            return "\(operation): cancelled"
         }
     }
 }

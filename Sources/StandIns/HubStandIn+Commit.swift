@@ -90,18 +90,18 @@ extension HubStandIn {
                 files[path] = HubStandInBlob(data: content, isLFS: false)
                 touched.append(path)
             case .lfsFile(let path, let oid, let size):
-                guard let data = repository.lfsObjects[oid] else {
+                guard let object = repository.lfsObjects[oid] else {
                     throw Self.reject(
                         400,
                         code: nil,
                         "LFS object \(oid) for \(path) was never uploaded: upload it through the LFS batch API first"
                     )
                 }
-                if let size, size != data.count {
-                    let message = "LFS object \(oid) for \(path) has \(data.count) bytes, not the \(size) in the commit"
+                if let size, size != object.size {
+                    let message = "LFS object \(oid) for \(path) has \(object.size) bytes, not the \(size) in the commit"
                     throw Self.reject(400, code: nil, message)
                 }
-                files[path] = HubStandInBlob(data: data, isLFS: true)
+                files[path] = HubStandInBlob(object: object, sha256: oid)
                 touched.append(path)
                 newLFSPaths.append(path)
             case .deletedFile(let path):

@@ -76,10 +76,10 @@ extension HubStandIn {
         let siblings: [[String: Any]] = snapshot.files.keys.sorted().map { path in
             var sibling: [String: Any] = ["rfilename": path]
             if withBlobs, let blob = snapshot.files[path] {
-                sibling["size"] = blob.data.count
+                sibling["size"] = blob.size
                 sibling["blobId"] = blob.gitOID
                 if let sha256 = blob.sha256, let pointerSize = blob.pointerSize {
-                    sibling["lfs"] = ["sha256": sha256, "size": blob.data.count, "pointerSize": pointerSize]
+                    sibling["lfs"] = ["sha256": sha256, "size": blob.size, "pointerSize": pointerSize]
                 }
             }
             return sibling
@@ -98,7 +98,7 @@ extension HubStandIn {
             "likes": 0,
             "tags": [],
             "siblings": siblings,
-            "usedStorage": snapshot.files.values.reduce(0) { $0 + $1.data.count },
+            "usedStorage": snapshot.files.values.reduce(0) { $0 + $1.size },
         ]
         if repository.kind == .model {
             info["modelId"] = repository.id

@@ -27,25 +27,25 @@ extension HubStandIn {
             let linked: [(name: String, value: String)] = [
                 commitHeader,
                 ("X-Linked-Etag", "\"\(sha256)\""),
-                ("X-Linked-Size", String(blob.data.count)),
+                ("X-Linked-Size", String(blob.size)),
             ]
             // An empty object gains nothing from a redirect, so the Hub serves it directly.
-            guard blob.data.isEmpty else {
+            guard blob.size == 0 else {
                 let location = "\(state.storageURL)/objects/\(target.kind.apiSegment)/\(repository.id)/\(sha256)"
                 return HTTPResponse(
                     status: 302,
                     headers: linked + [("ETag", "\"\(blob.gitOID)\""), ("Location", location)]
                 )
             }
-            return Self.content(blob.data, request, etag: sha256, headers: linked)
+            return Self.content(blob.object, request, etag: sha256, headers: linked)
         }
-        return Self.content(blob.data, request, etag: blob.gitOID, headers: [commitHeader])
+        return Self.content(blob.object, request, etag: blob.gitOID, headers: [commitHeader])
     }
 
-    /// Returns `data` whole, or the single byte range that a `Range` header requests (206 with `Content-Range`,
+    /// Returns the content of `object` whole, or the single byte range that a `Range` header requests (206 with `Content-Range`,
     /// or 416 when the range starts past the end), or 304 when `If-None-Match` contains `etag`.
     static func content(
-        _ data: Data,
+        _ object: HubStandInObject,
         _ request: HTTPRequest,
         etag: String,
         headers: [(name: String, value: String)]
@@ -60,22 +60,36 @@ extension HubStandIn {
         {
             return HTTPResponse(status: 304, headers: all)
         }
+        let size = object.size
         guard let range = request.header("Range") else {
-            return HTTPResponse(status: 200, headers: all, body: data)
+            return Self.body(object, status: 200, headers: all, lower: 0, count: size)
         }
-        switch Self.byteRange(range, size: data.count) {
+        switch Self.byteRange(range, size: size) {
         case .none:
-            return HTTPResponse(status: 200, headers: all, body: data)
+            return Self.body(object, status: 200, headers: all, lower: 0, count: size)
         case .unsatisfiable:
-            return HTTPResponse(status: 416, headers: all + [("Content-Range", "bytes */\(data.count)")])
+            return HTTPResponse(status: 416, headers: all + [("Content-Range", "bytes */\(size)")])
         case .bounds(let lower, let upper):
-            let part = data.subdata(in: (data.startIndex + lower)..<(data.startIndex + upper + 1))
-            return HTTPResponse(
-                status: 206,
-                headers: all + [("Content-Range", "bytes \(lower)-\(upper)/\(data.count)")],
-                body: part
-            )
+            let headers = all + [("Content-Range", "bytes \(lower)-\(upper)/\(size)")]
+            return Self.body(object, status: 206, headers: headers, lower: lower, count: upper - lower + 1)
         }
+    }
+
+    /// Returns a response with `count` bytes of `object` from `lower`, sent from its file when it is on disk.
+    private static func body(
+        _ object: HubStandInObject,
+        status: Int,
+        headers: [(name: String, value: String)],
+        lower: Int,
+        count: Int
+    ) -> HTTPResponse {
+        var response = HTTPResponse(status: status, headers: headers)
+        if let file = object.file {
+            response.bodyFile = (file, lower, count)
+        } else if let data = object.data {
+            response.body = data.subdata(in: (data.startIndex + lower)..<(data.startIndex + lower + count))
+        }
+        return response
     }
 
     private enum ByteRange {

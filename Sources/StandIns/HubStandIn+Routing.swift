@@ -20,23 +20,35 @@ enum HubStandInCredential {
 
 extension HubStandIn {
     func handleHub(_ request: HTTPRequest) -> HTTPResponse {
-        self.state.withLock { state in
+        if request.method == "POST", request.path.contains(".git/info/lfs/objects/complete/") {
+            // Assembling the parts reads the whole object, so it runs outside the state lock.
+            let response = self.completeMultipart(request)
+            self.state.withLock { $0.requests.append(Self.record(request, response, isStorage: false)) }
+            return response
+        }
+        return self.state.withLock { state in
             let response =
                 self.takeFault(for: request, &state)
                 ?? self.respond(request) { try self.routeHub(request, &state) }
             state.requests.append(Self.record(request, response, isStorage: false))
-            return response
+            return self.applyDrop(to: response, for: request, &state)
         }
     }
 
     func handleStorage(_ request: HTTPRequest) -> HTTPResponse {
-        self.state.withLock { state in
+        // A spooled body is hashed before the lock is taken, so a large upload does not stall other requests.
+        let upload = self.prepareStoredBody(request)
+        let response = self.state.withLock { state in
             let response =
                 self.takeFault(for: request, &state)
-                ?? self.respond(request) { try self.routeStorage(request, &state) }
+                ?? self.respond(request) { try self.routeStorage(request, upload, &state) }
             state.requests.append(Self.record(request, response, isStorage: true))
-            return response
+            return self.applyDrop(to: response, for: request, &state)
         }
+        if let upload, FileManager.default.fileExists(atPath: upload.path), !upload.kept.current {
+            try? FileManager.default.removeItem(atPath: upload.path)
+        }
+        return response
     }
 
     private func respond(_ request: HTTPRequest, _ body: () throws -> HTTPResponse) -> HTTPResponse {
@@ -248,17 +260,42 @@ extension HubStandIn {
     private func takeFault(for request: HTTPRequest, _ state: inout HubStandInState) -> HTTPResponse? {
         let path = request.path
         for index in state.faults.indices {
-            guard case .status(let code, let retryAfter, let count, let pathContains) = state.faults[index],
-                count > 0, pathContains.isEmpty || path.contains(pathContains)
-            else { continue }
-            state.faults[index] = .status(code, retryAfter: retryAfter, count: count - 1, pathContains: pathContains)
-            let headers: [(name: String, value: String)] = retryAfter.map { [("Retry-After", String($0))] } ?? []
-            return Self.errorResponse(code, code: nil, "Injected fault: HTTP \(code)", headers: headers)
+            let fault = state.faults[index]
+            guard fault.count > 0, fault.pathContains.isEmpty || path.contains(fault.pathContains) else { continue }
+            switch fault {
+            case .status(let code, let retryAfter, _, _):
+                state.faults[index] = fault.consumed
+                let headers: [(name: String, value: String)] = retryAfter.map { [("Retry-After", String($0))] } ?? []
+                return Self.errorResponse(code, code: nil, "Injected fault: HTTP \(code)", headers: headers)
+            case .resetConnection:
+                state.faults[index] = fault.consumed
+                return .resetConnection
+            case .dropConnection:
+                continue
+            }
         }
         return nil
     }
 
-    private static func record(
+    /// Marks `response` to be cut short when a `dropConnection` fault matches a successful response with a body.
+    private func applyDrop(to response: HTTPResponse, for request: HTTPRequest, _ state: inout HubStandInState)
+        -> HTTPResponse
+    {
+        guard (200..<300).contains(response.status), request.method != "HEAD" else { return response }
+        for index in state.faults.indices {
+            let fault = state.faults[index]
+            guard case .dropConnection(let bytes, let count, let pathContains) = fault, count > 0,
+                pathContains.isEmpty || request.path.contains(pathContains)
+            else { continue }
+            state.faults[index] = fault.consumed
+            var dropped = response
+            dropped.dropAfterBodyBytes = bytes
+            return dropped
+        }
+        return response
+    }
+
+    static func record(
         _ request: HTTPRequest,
         _ response: HTTPResponse,
         isStorage: Bool

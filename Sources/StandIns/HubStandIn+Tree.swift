@@ -90,9 +90,9 @@ extension HubStandIn {
         let isDirectory: Bool
         if let blob = snapshot.files[path] {
             isDirectory = false
-            entry = ["type": "file", "path": path, "size": blob.data.count, "oid": blob.gitOID]
+            entry = ["type": "file", "path": path, "size": blob.size, "oid": blob.gitOID]
             if let sha256 = blob.sha256, let pointerSize = blob.pointerSize {
-                entry["lfs"] = ["oid": sha256, "size": blob.data.count, "pointerSize": pointerSize]
+                entry["lfs"] = ["oid": sha256, "size": blob.size, "pointerSize": pointerSize]
             }
         } else if !path.isEmpty, let treeID = snapshot.treeIDs[path] {
             isDirectory = true

@@ -8,7 +8,8 @@ import Support
 /// second port. The second origin matters because the client follows a download redirect only within one origin
 /// and reads the file's metadata from the first redirect that leaves it.
 ///
-/// State lives in memory. Every repository has one branch, `main`, with a linear history, and starts with an
+/// State lives in memory, except LFS objects uploaded in bodies above `spoolThreshold` bytes and multipart
+/// uploads, which go to files in a temporary directory removed by `stop()`. Every repository has one branch, `main`, with a linear history, and starts with an
 /// initial commit that adds `.gitattributes`, as on the Hub, so `files(...)` and `commits(...)` include both.
 public final class HubStandIn: @unchecked Sendable {
     let tokens: Set<String>
@@ -30,9 +31,17 @@ public final class HubStandIn: @unchecked Sendable {
         guard self.servers.current.hub == nil else {
             throw StandInError.setup("HubStandIn.start() was called twice: call stop() first")
         }
-        let storage = LoopbackHTTPServer { [weak self] request in
-            self?.handleStorage(request) ?? HTTPResponse.text(503, "stand-in stopped")
-        }
+        let directory = NSTemporaryDirectory() + "nightshift-hub-standin-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let threshold = HubStandIn.spoolThreshold
+        let storage = LoopbackHTTPServer(
+            spoolDirectory: directory,
+            spoolRule: { method, _, length in method == "PUT" && length > threshold },
+            handler: { [weak self] request in
+                self?.handleStorage(request) ?? HTTPResponse.text(503, "stand-in stopped")
+            }
+        )
+        self.state.withLock { $0.storageDirectory = directory }
         let hub = LoopbackHTTPServer { [weak self] request in
             self?.handleHub(request) ?? HTTPResponse.text(503, "stand-in stopped")
         }
@@ -62,7 +71,18 @@ public final class HubStandIn: @unchecked Sendable {
         }
         hub?.stop()
         storage?.stop()
+        let directory = self.state.withLock { state -> String? in
+            let current = state.storageDirectory
+            state.storageDirectory = nil
+            return current
+        }
+        if let directory {
+            try? FileManager.default.removeItem(atPath: directory)
+        }
     }
+
+    /// The body size in bytes above which storage PUTs are streamed to disk and kept there.
+    public static let spoolThreshold = 4 * 1024 * 1024
 
     /// The Hub endpoint for `HF_ENDPOINT`, `http://127.0.0.1:<port>`; valid after `start()`.
     public var baseURL: String { self.state.current.baseURL }
@@ -82,6 +102,32 @@ public final class HubStandIn: @unchecked Sendable {
     public var lfsThreshold: Int {
         get { self.state.current.lfsThreshold }
         set { self.state.withLock { $0.lfsThreshold = newValue } }
+    }
+
+    /// The object size in bytes above which the LFS batch offers the multipart transfer, when the client lists
+    /// it. Nil, the default, always answers with the basic transfer.
+    public var multipartThreshold: Int? {
+        get { self.state.current.multipartThreshold }
+        set { self.state.withLock { $0.multipartThreshold = newValue } }
+    }
+
+    /// The part size in bytes of multipart uploads, sent to clients as `chunk_size`.
+    public var multipartChunkSize: Int {
+        get { self.state.current.multipartChunkSize }
+        set { self.state.withLock { $0.multipartChunkSize = max(1, newValue) } }
+    }
+
+    /// Returns the size and SHA-256 of every file of `repo` at `revision` without reading content into memory
+    /// for LFS objects stored on disk (their SHA-256 is the object id); nil when the repo or revision is missing.
+    public func fileSummaries(repo: String, type: RepoKind, revision: String = "main")
+        -> [String: (size: Int, sha256: String)]?
+    {
+        self.state.withLock { state in
+            let repository = state.repositories[HubStandInRepository.key(type, repo)]
+            return repository?.snapshot(for: revision)?.files.mapValues { blob in
+                (blob.size, blob.sha256 ?? Digest.sha256(blob.data).hexString)
+            }
+        }
     }
 
     /// Every request received so far on both servers, oldest first.
@@ -117,7 +163,7 @@ public final class HubStandIn: @unchecked Sendable {
                 let isLFS = self.requiresLFS(path: path, size: data.count, sample: sample, rules: rules, state: state)
                 let blob = HubStandInBlob(data: data, isLFS: isLFS)
                 if let sha256 = blob.sha256 {
-                    repository.lfsObjects[sha256] = data
+                    repository.lfsObjects[sha256] = HubStandInObject(data: data)
                     lfsPaths.append(path)
                 }
                 tree[path] = blob
@@ -140,7 +186,7 @@ public final class HubStandIn: @unchecked Sendable {
     public func files(repo: String, type: RepoKind, revision: String = "main") -> [String: Data]? {
         self.state.withLock { state in
             let repository = state.repositories[HubStandInRepository.key(type, repo)]
-            return repository?.snapshot(for: revision)?.files.mapValues(\.data)
+            return repository?.snapshot(for: revision)?.files.mapValues { $0.readAll() }
         }
     }
 
@@ -184,6 +230,11 @@ struct HubStandInState: Sendable {
     var faults: [HubStandInFault] = []
     var pageSize: Int?
     var lfsThreshold = 10 * 1024 * 1024
+    var multipartThreshold: Int?
+    var multipartChunkSize = 8 * 1024 * 1024
+    /// Multipart uploads in progress, keyed by repository key and object id.
+    var multipartUploads: [String: HubStandInMultipartUpload] = [:]
+    var storageDirectory: String?
     var baseURL = "http://127.0.0.1:0"
     var storageURL = "http://127.0.0.1:0"
 }

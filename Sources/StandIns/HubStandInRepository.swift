@@ -1,9 +1,40 @@
 import Foundation
 import Support
 
+/// An LFS object as the storage server keeps it: small ones in memory, large uploads in a file on disk, so that a
+/// multi-gigabyte object never has to fit in memory.
+struct HubStandInObject: Sendable {
+    let data: Data?
+    let file: String?
+    let size: Int
+
+    init(data: Data) {
+        self.data = data
+        self.file = nil
+        self.size = data.count
+    }
+
+    init(file: String, size: Int) {
+        self.data = nil
+        self.file = file
+        self.size = size
+    }
+
+    /// Returns the whole content; reads the file for objects stored on disk.
+    func readAll() -> Data {
+        if let data { return data }
+        guard let file, let content = FileManager.default.contents(atPath: file) else { return Data() }
+        return content
+    }
+}
+
 /// One file's content in a snapshot, with the hashes that clients compare.
 struct HubStandInBlob: Sendable {
+    /// The content of regular files and of LFS objects kept in memory; empty when `file` is set.
     let data: Data
+    /// The file that contains an LFS object stored on disk.
+    let file: String?
+    let size: Int
     let isLFS: Bool
     /// The Git blob id of the content, or of the LFS pointer file when `isLFS` is set.
     let gitOID: String
@@ -14,6 +45,8 @@ struct HubStandInBlob: Sendable {
 
     init(data: Data, isLFS: Bool) {
         self.data = data
+        self.file = nil
+        self.size = data.count
         self.isLFS = isLFS
         if isLFS {
             let sha256 = Digest.sha256(data).hexString
@@ -28,9 +61,32 @@ struct HubStandInBlob: Sendable {
         }
     }
 
+    /// An LFS file whose object was stored under `sha256`.
+    init(object: HubStandInObject, sha256: String) {
+        self.data = object.data ?? Data()
+        self.file = object.file
+        self.size = object.size
+        self.isLFS = true
+        let pointer = HubStandInGit.lfsPointer(sha256: sha256, size: object.size)
+        self.sha256 = sha256
+        self.pointerSize = pointer.count
+        self.gitOID = HubStandInGit.blobID(pointer)
+    }
+
     /// The id that preupload returns and that clients compare to skip unchanged files: SHA-256 for LFS files,
     /// the Git blob id otherwise. Download ETags use the same value.
     var contentID: String { self.sha256 ?? self.gitOID }
+
+    /// The content as the storage server serves it.
+    var object: HubStandInObject {
+        self.file.map { HubStandInObject(file: $0, size: self.size) } ?? HubStandInObject(data: self.data)
+    }
+
+    /// Returns the whole content; reads the file for objects stored on disk.
+    func readAll() -> Data {
+        guard let file else { return self.data }
+        return FileManager.default.contents(atPath: file) ?? Data()
+    }
 }
 
 /// The state of a repository after one commit.
@@ -54,8 +110,8 @@ struct HubStandInRepository: Sendable {
     let sdk: String?
     /// Every commit on `main`, oldest first.
     var history: [HubStandInSnapshot] = []
-    /// LFS objects stored by PUT or by seeding, keyed by SHA-256 hex.
-    var lfsObjects: [String: Data] = [:]
+    /// LFS objects stored by PUT, multipart completion or seeding, keyed by SHA-256 hex.
+    var lfsObjects: [String: HubStandInObject] = [:]
 
     /// Returns the dictionary key of a repository. The Hub compares repository ids without case, and so does the key.
     static func key(_ kind: RepoKind, _ id: String) -> String {

@@ -59,4 +59,44 @@ public enum HubStandInFault: Sendable, Equatable {
     /// Fails the next `count` requests whose decoded path contains `pathContains` (an empty string matches every
     /// request) with status `code`, and with `Retry-After: retryAfter` seconds when that is set.
     case status(Int, retryAfter: Int? = nil, count: Int = 1, pathContains: String = "")
+    /// Reads the next `count` matching requests whole, then resets the connection without answering.
+    case resetConnection(count: Int = 1, pathContains: String = "")
+    /// Answers the next `count` matching requests as normal but resets the connection after `afterBodyBytes`
+    /// bytes of the response body, as a dropped download would.
+    case dropConnection(afterBodyBytes: Int, count: Int = 1, pathContains: String = "")
+
+    var pathContains: String {
+        switch self {
+        case .status(_, _, _, let path), .resetConnection(_, let path), .dropConnection(_, _, let path): path
+        }
+    }
+
+    var count: Int {
+        switch self {
+        case .status(_, _, let count, _), .resetConnection(let count, _), .dropConnection(_, let count, _): count
+        }
+    }
+
+    /// The same fault with one use fewer.
+    var consumed: HubStandInFault {
+        switch self {
+        case .status(let code, let retryAfter, let count, let path):
+            .status(code, retryAfter: retryAfter, count: count - 1, pathContains: path)
+        case .resetConnection(let count, let path):
+            .resetConnection(count: count - 1, pathContains: path)
+        case .dropConnection(let bytes, let count, let path):
+            .dropConnection(afterBodyBytes: bytes, count: count - 1, pathContains: path)
+        }
+    }
+}
+
+/// A multipart upload the LFS batch offered: the part size and the ETag of each part received so far.
+struct HubStandInMultipartUpload: Sendable {
+    let size: Int
+    let chunkSize: Int
+    var etags: [Int: String] = [:]
+    /// The directory that contains one file per received part, named by its number.
+    let directory: String
+
+    var partCount: Int { max(1, (self.size + self.chunkSize - 1) / self.chunkSize) }
 }

@@ -13,7 +13,11 @@ public struct HTTPRequest: Sendable {
     /// The query string without the leading `?`, still percent-encoded.
     public var rawQuery: String
     public var headers: [(name: String, value: String)]
+    /// The body, empty when it was spooled to `bodyFile`.
     public var body: Data
+    /// A file that contains the body when the server's spool rule chose to stream it to disk. The server removes
+    /// the file after the handler returns, so a handler that keeps the content moves the file elsewhere.
+    public var bodyFile: String? = nil
 
     /// The request path with percent-encoding removed.
     public var path: String {
@@ -60,6 +64,11 @@ public struct HTTPResponse: Sendable {
     public var status: Int
     public var headers: [(name: String, value: String)]
     public var body: Data
+    /// A file region sent as the body in place of `body`, so large content never has to be in memory.
+    public var bodyFile: (path: String, offset: Int, length: Int)? = nil
+    /// When set, the server sends the headers and this many body bytes, then resets the connection, as a peer
+    /// that dropped mid-transfer would.
+    public var dropAfterBodyBytes: Int? = nil
 
     public init(status: Int, headers: [(name: String, value: String)] = [], body: Data = Data()) {
         self.status = status
@@ -123,8 +132,13 @@ public struct HTTPResponse: Sendable {
 /// connections until the client closes them. It is made for tests and demos on loopback, not for production.
 public final class LoopbackHTTPServer: @unchecked Sendable {
     public typealias Handler = @Sendable (HTTPRequest) -> HTTPResponse
+    /// Decides from the method, the raw path and the `Content-Length` whether a body is streamed to a file in
+    /// `spoolDirectory` instead of memory.
+    public typealias SpoolRule = @Sendable (_ method: String, _ rawPath: String, _ length: Int) -> Bool
 
     private let handler: Handler
+    private let spoolDirectory: String?
+    private let spoolRule: SpoolRule?
     private let requestedPort: UInt16
     private let state = Protected<(socket: Int32, port: UInt16, running: Bool, connections: Set<Int32>)>(
         (socket: -1, port: 0, running: false, connections: [])
@@ -133,6 +147,16 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     public init(port: UInt16 = 0, handler: @escaping Handler) {
         self.requestedPort = port
         self.handler = handler
+        self.spoolDirectory = nil
+        self.spoolRule = nil
+    }
+
+    /// A server that streams the bodies `spoolRule` selects into files under `spoolDirectory`.
+    public init(port: UInt16 = 0, spoolDirectory: String, spoolRule: @escaping SpoolRule, handler: @escaping Handler) {
+        self.requestedPort = port
+        self.handler = handler
+        self.spoolDirectory = spoolDirectory
+        self.spoolRule = spoolRule
     }
 
     /// The port the server listens on; valid after `start()`.
@@ -218,10 +242,13 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     }
 
     private func serve(_ connection: Int32) {
-        let reader = SocketReader(socket: connection)
+        let reader = SocketReader(socket: connection, spoolDirectory: self.spoolDirectory, spoolRule: self.spoolRule)
         while self.state.current.running {
             guard let request = reader.readRequest() else { return }
             let response = self.handler(request)
+            if let spooled = request.bodyFile {
+                unlink(spooled)
+            }
             if response.status == HTTPResponse.resetConnection.status {
                 // A zero linger time makes the close that follows send RST instead of FIN.
                 var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
@@ -243,16 +270,41 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
             if header.name.lowercased() == "content-length" { hasLength = true }
             head += "\(header.name): \(header.value)\r\n"
         }
+        let bodyLength = response.bodyFile?.length ?? response.body.count
         if !hasLength {
-            head += "Content-Length: \(response.body.count)\r\n"
+            head += "Content-Length: \(bodyLength)\r\n"
         }
         head += keepAlive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n"
         var bytes = Data(head.utf8)
-        if !isHead {
-            bytes.append(response.body)
+        let limit = response.dropAfterBodyBytes.map { min($0, bodyLength) } ?? bodyLength
+        if !isHead && response.bodyFile == nil {
+            bytes.append(response.body.prefix(limit))
         }
-        return sendAll(connection, bytes)
+        guard sendAll(connection, bytes) else { return false }
+        if !isHead, let file = response.bodyFile {
+            guard sendFile(connection, path: file.path, offset: file.offset, length: limit) else { return false }
+        }
+        if response.dropAfterBodyBytes != nil {
+            var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+            setsockopt(connection, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+            return false
+        }
+        return true
     }
+}
+
+/// Writes every byte of `bytes` to the file descriptor `descriptor`.
+func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+    var offset = 0
+    while offset < bytes.count {
+        let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+        if written < 0 {
+            if errno == EINTR { continue }
+            return false
+        }
+        offset += written
+    }
+    return true
 }
 
 func sendAll(_ socket: Int32, _ data: Data) -> Bool {
@@ -270,13 +322,67 @@ func sendAll(_ socket: Int32, _ data: Data) -> Bool {
     }
 }
 
+/// Sends `length` bytes of the file at `path` from `offset` with sendfile(2).
+func sendFile(_ socket: Int32, path: String, offset: Int, length: Int) -> Bool {
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else { return false }
+    defer { close(descriptor) }
+    var position = off_t(offset)
+    var remaining = length
+    while remaining > 0 {
+        let sent = Glibc.sendfile(socket, descriptor, &position, min(remaining, 1 << 30))
+        if sent < 0 {
+            if errno == EINTR || errno == EAGAIN { continue }
+            return false
+        }
+        if sent == 0 { return false }
+        remaining -= sent
+    }
+    return true
+}
+
 /// Reads HTTP/1.1 requests from a connected socket.
 final class SocketReader {
     private let socket: Int32
     private var buffer = Data()
+    private let spoolDirectory: String?
+    private let spoolRule: LoopbackHTTPServer.SpoolRule?
 
-    init(socket: Int32) {
+    init(socket: Int32, spoolDirectory: String? = nil, spoolRule: LoopbackHTTPServer.SpoolRule? = nil) {
         self.socket = socket
+        self.spoolDirectory = spoolDirectory
+        self.spoolRule = spoolRule
+    }
+
+    /// Streams `count` body bytes into a new file under the spool directory and returns its path.
+    private func spool(_ count: Int, directory: String) -> String? {
+        let path = directory + "/spool-\(UUID().uuidString)"
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var remaining = count
+        let buffered = min(remaining, self.buffer.count)
+        if buffered > 0 {
+            let head = self.buffer.prefix(buffered)
+            guard head.withUnsafeBytes({ writeAll(descriptor, $0) }) else {
+                unlink(path)
+                return nil
+            }
+            self.buffer.removeFirst(buffered)
+            remaining -= buffered
+        }
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while remaining > 0 {
+            let received = chunk.withUnsafeMutableBytes { recv(self.socket, $0.baseAddress, min($0.count, remaining), 0) }
+            if received < 0 && errno == EINTR { continue }
+            guard received > 0, chunk.withUnsafeBytes({ writeAll(descriptor, UnsafeRawBufferPointer(rebasing: $0[0..<received])) })
+            else {
+                unlink(path)
+                return nil
+            }
+            remaining -= received
+        }
+        return path
     }
 
     private func fill() -> Bool {
@@ -330,7 +436,16 @@ final class SocketReader {
             _ = sendAll(self.socket, Data("HTTP/1.1 100 Continue\r\n\r\n".utf8))
         }
         var body = Data()
-        if header("transfer-encoding")?.lowercased().contains("chunked") == true {
+        var bodyFile: String? = nil
+        let method = String(parts[0])
+        let target = String(parts[1])
+        let pathAndQuery = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        if let length = header("content-length").flatMap({ Int($0) }), length > 0, let directory = self.spoolDirectory,
+            self.spoolRule?(method, String(pathAndQuery[0]), length) == true
+        {
+            guard let path = self.spool(length, directory: directory) else { return nil }
+            bodyFile = path
+        } else if header("transfer-encoding")?.lowercased().contains("chunked") == true {
             while let sizeLine = self.readLine() {
                 let sizeText = sizeLine.split(separator: ";").first.map(String.init) ?? "0"
                 guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16) else { return nil }
@@ -347,14 +462,13 @@ final class SocketReader {
             guard let data = self.readBytes(length) else { return nil }
             body = data
         }
-        let target = String(parts[1])
-        let pathAndQuery = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         return HTTPRequest(
-            method: String(parts[0]),
+            method: method,
             rawPath: String(pathAndQuery[0]),
             rawQuery: pathAndQuery.count > 1 ? String(pathAndQuery[1]) : "",
             headers: headers,
-            body: body
+            body: body,
+            bodyFile: bodyFile
         )
     }
 }

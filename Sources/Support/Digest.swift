@@ -87,6 +87,39 @@ public struct SHA256Hasher: ~Copyable {
     }
 }
 
+/// An incremental SHA-1, for Git blob ids of files too large to hold in memory. Not for security.
+public struct SHA1Hasher: ~Copyable {
+    private let context: OpaquePointer
+
+    public init() {
+        self.context = EVP_MD_CTX_new()
+        EVP_DigestInit_ex(self.context, EVP_sha1(), nil)
+    }
+
+    public mutating func update(_ data: some DataProtocol) {
+        for region in data.regions {
+            region.withUnsafeBytes { buffer in
+                _ = EVP_DigestUpdate(self.context, buffer.baseAddress, buffer.count)
+            }
+        }
+    }
+
+    public mutating func update(bytes: UnsafeRawBufferPointer) {
+        _ = EVP_DigestUpdate(self.context, bytes.baseAddress, bytes.count)
+    }
+
+    public consuming func finalize() -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        EVP_DigestFinal_ex(self.context, &output, &length)
+        return Array(output.prefix(Int(length)))
+    }
+
+    deinit {
+        EVP_MD_CTX_free(self.context)
+    }
+}
+
 extension Sequence where Element == UInt8 {
     /// The bytes as lowercase hexadecimal.
     public var hexString: String {

@@ -256,8 +256,8 @@ func downloadNotFoundKindsThrow(code: String) throws {
 
     #expect(
         error.description
-            == "read the head of alice/m@main: the Hub rejected the token (invalid or missing); set hub.token "
-            + "(Hub message: Invalid credentials in Authorization header)"
+            == "read the head of alice/m@main: the Hub rejected the token (invalid, expired or missing); "
+            + "check --token / HF_TOKEN or hub.token (Hub message: Invalid credentials in Authorization header)"
     )
 }
 
@@ -276,7 +276,7 @@ func downloadNotFoundKindsThrow(code: String) throws {
         return
     }
     #expect(!tokenSent)
-    #expect(error.description.hasSuffix("set hub.token"))
+    #expect(error.description.hasSuffix("pass --token or set HF_TOKEN"))
 }
 
 @Test func commitURLUsesWebPrefix() throws {
