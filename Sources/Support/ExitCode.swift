@@ -7,6 +7,8 @@ public enum ExitCode: Int32, Sendable {
     case usage = 64
     /// The input data was invalid, for example a config file with errors.
     case dataError = 65
+    /// An input file or directory does not exist or cannot be read.
+    case noInput = 66
     /// A service the command needs is unavailable.
     case unavailable = 69
     /// An internal software error.

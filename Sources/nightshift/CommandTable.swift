@@ -5,7 +5,7 @@ import Support
 /// Every command of `nightshift`, in the order the overview lists them.
 enum CommandTable {
     static var all: [CommandSpec] {
-        Self.daemon + StatusCommands.specs
+        Self.daemon + StatusCommands.specs + Self.hub
     }
 
     static let parser = CommandLineParser(commands: Self.all, checkValue: Self.check)
