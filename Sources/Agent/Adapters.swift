@@ -266,7 +266,11 @@ public struct Runtime: Sendable {
             results: HubResultStore(client: hub),
             dispatcher: dispatcher,
             events: NotifierEventSink(dispatcher: dispatcher),
-            journal: journal
+            journal: journal,
+            // The daemon keeps its hash cache in the state directory: a service user may have no home.
+            uploader: HubDataUploader(
+                sync: HubSync(client: hub, cacheDirectory: configuration.stateDirectory + "/hash-cache")
+            )
         )
     }
 }

@@ -26,7 +26,8 @@ public struct UploadJob: Sendable {
     public var revision: String
     /// The folder in the repo the files go under. Default `ticks`.
     public var pathInRepo: String
-    /// Glob patterns of the files to upload, relative to `localDirectory`. Default: every file.
+    /// Patterns of the files to upload, relative to `localDirectory`, as `GlobPattern` reads them (`*.csv`,
+    /// `2026/**`). Default: every file.
     public var include: [String]
     public var commitMessage: String
     public var ifEmpty: EmptyOutcome

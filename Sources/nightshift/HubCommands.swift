@@ -56,14 +56,14 @@ enum HubCommands {
         return HubCommands.upload(
             arguments,
             message: "Upload tick data",
-            select: { try HubCommands.directoryFiles(directory, repoFolder: WorkspaceLayout.ticksRepoFolder) }
+            select: { try HubWorkspace.directoryFiles(directory, repoFolder: WorkspaceLayout.ticksRepoFolder) }
         )
     }
 
     static let uploadTraining: @Sendable (ParsedArguments) -> Int32 = { arguments in
         let root = arguments.value("--local-dir") ?? "."
         return HubCommands.upload(arguments, message: "Upload training data") {
-            try HubCommands.trainingFiles(
+            try HubWorkspace.trainingFiles(
                 root: root,
                 scalers: !arguments.flag("--no-scalers"),
                 cache: arguments.flag("--include-cache")
@@ -74,54 +74,8 @@ enum HubCommands {
     static let uploadAnalysis: @Sendable (ParsedArguments) -> Int32 = { arguments in
         let directory = arguments.value("--local-dir") ?? WorkspaceLayout.analysisDirectory
         return HubCommands.upload(arguments, message: "Upload feature analysis results") {
-            try HubCommands.directoryFiles(directory, repoFolder: WorkspaceLayout.analysisRepoFolder).filter {
-                let name = String($0.repoPath.dropFirst(WorkspaceLayout.analysisRepoFolder.count + 1))
-                let isReport = !name.contains("/") && (name.hasSuffix(".csv") || name.hasSuffix(".html"))
-                return isReport || name.hasPrefix("plots/")
-            }
+            try HubWorkspace.analysisFiles(directory)
         }
-    }
-
-    /// A problem with the local files, reported with exit code 66.
-    struct LocalFilesError: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    /// Returns every file under `directory` with repo paths under `repoFolder`; a missing directory is an error.
-    static func directoryFiles(_ directory: String, repoFolder: String) throws -> [HubLocalFile] {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw LocalFilesError(description: "local directory \(directory) does not exist; pass --local-dir")
-        }
-        return try HubSync.localFiles(in: directory, repoPrefix: repoFolder)
-    }
-
-    /// Returns the training files under `root`: the three CSVs (all required), the excluded-features list when it
-    /// exists, and the scalers and cache when asked. Repo paths keep their `workspace/...` names.
-    static func trainingFiles(root: String, scalers: Bool, cache: Bool) throws -> [HubLocalFile] {
-        let missing = WorkspaceLayout.trainingCSVs.filter { !FileManager.default.fileExists(atPath: root + "/" + $0) }
-        guard missing.isEmpty else {
-            throw LocalFilesError(
-                description: "missing training data under \(root): \(missing.joined(separator: ", ")); "
-                    + "run the feature preparation first, or pass --local-dir with the directory that has workspace/"
-            )
-        }
-        var files = WorkspaceLayout.trainingCSVs.map { HubLocalFile(localPath: root + "/" + $0, repoPath: $0) }
-        if FileManager.default.fileExists(atPath: root + "/" + WorkspaceLayout.excludedFeaturesFile) {
-            files.append(
-                HubLocalFile(
-                    localPath: root + "/" + WorkspaceLayout.excludedFeaturesFile,
-                    repoPath: WorkspaceLayout.excludedFeaturesFile
-                )
-            )
-        }
-        var folders: [String] = []
-        if scalers { folders.append(WorkspaceLayout.scalersDirectory) }
-        if cache { folders.append(WorkspaceLayout.cacheDirectory) }
-        for folder in folders where FileManager.default.fileExists(atPath: root + "/" + folder) {
-            files += try HubSync.localFiles(in: root + "/" + folder, repoPrefix: folder)
-        }
-        return files
     }
 
     private static func upload(
@@ -133,9 +87,15 @@ enum HubCommands {
         let files: [HubLocalFile]
         do {
             files = try select()
-        } catch {
-            printError("nightshift: \(error)")
+        } catch let missing as HubWorkspace.MissingData {
+            let fix =
+                if case .directory = missing { "; pass --local-dir" } else {
+                    ", or pass --local-dir with the directory that contains workspace/"
+                }
+            printError("nightshift: \(missing)\(fix)")
             return ExitCode.noInput.rawValue
+        } catch {
+            return self.fail(error)
         }
         if files.isEmpty {
             writeLine("nothing to upload: no files found")
