@@ -133,6 +133,11 @@ public final class HubStandIn: @unchecked Sendable {
     /// Every request received so far on both servers, oldest first.
     public var requests: [HubStandInRequestRecord] { self.state.current.requests }
 
+    /// Removes every queued fault.
+    public func clearFaults() {
+        self.state.withLock { $0.faults = [] }
+    }
+
     /// Queues `fault`; queued faults are checked in order before each request is routed.
     public func inject(_ fault: HubStandInFault) {
         self.state.withLock { $0.faults.append(fault) }
