@@ -66,8 +66,8 @@ extension HubClient {
     /// Files up to `maxInlineFileSize` are sent inline; larger ones are uploaded through the LFS batch API first
     /// and committed as `lfsFile`. A deletion ending in `/` deletes a folder. Retries follow `commit`.
     ///
-    /// NOTE: This sends small files inline without asking preupload, so a repo whose `.gitattributes` routes
-    /// small files to LFS may reject them. `HubSync.upload` asks preupload and follows its answer.
+    /// NOTE: This sends small files inline without a preupload request, so a repo whose `.gitattributes` routes
+    /// small files to LFS may reject them. `HubSync.upload` sends preupload first and follows its upload modes.
     public func commitFiles(
         repo: String,
         type: HubRepoType,

@@ -15,7 +15,7 @@ public struct HubPreuploadFile: Sendable {
     }
 }
 
-/// The Hub's answer for one preuploaded file.
+/// The Hub's preupload result for one file.
 public struct HubPreuploadResult: Sendable, Equatable {
     public var path: String
     /// Whether the Hub wants the content through LFS; false means inline in the commit.
@@ -44,11 +44,11 @@ public struct HubLFSObject: Sendable {
     }
 }
 
-/// What `uploadLFSObjects` did.
+/// The outcome of `uploadLFSObjects`.
 public struct HubLFSUploadResult: Sendable, Equatable {
     /// Objects whose bytes were sent.
     public var uploaded: Int = 0
-    /// Objects the Hub already stored, answered without actions, so nothing was sent.
+    /// Objects the Hub already stored: the batch returned no actions for them, so nothing was sent.
     public var alreadyStored: Int = 0
     /// Object bytes sent, counting each object once even when a part was retried.
     public var bytesSent: Int64 = 0

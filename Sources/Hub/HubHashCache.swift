@@ -14,7 +14,7 @@ struct HubFileHashes: Codable, Equatable {
 /// A small persistent cache of file hashes, so that unchanged multi-gigabyte files are not read again every night.
 ///
 /// An entry is keyed by absolute path and is valid only while size, modification time (nanoseconds) and inode
-/// are unchanged; those change whenever a file is rewritten or replaced, so a stale hash is not reused in
+/// are unchanged. Those change whenever a file is rewritten or replaced, so a stale hash is not reused in
 /// practice. NOTE: a rewrite that keeps size and modification time to the nanosecond (for example `touch -r`
 /// after editing in place) would go unnoticed. The cache is one JSON file, `hub-hashes.json`, in the caller's
 /// directory, written atomically; a missing or corrupt file only costs the time to hash again.

@@ -2,7 +2,7 @@ import Foundation
 import HTTP
 import Support
 
-/// What `HubSync.download` should fetch.
+/// A request for `HubSync.download`: the repo, the revision, the files and the local destination.
 public struct HubDownloadRequest: Sendable {
     public var repo: String
     public var type: HubRepoType
@@ -42,7 +42,7 @@ public struct HubDownloadRequest: Sendable {
     }
 }
 
-/// What `HubSync.download` did.
+/// The outcome of `HubSync.download`.
 public struct HubDownloadReport: Sendable, Equatable {
     /// The commit every file came from.
     public var commit = ""
@@ -56,7 +56,7 @@ public struct HubDownloadReport: Sendable, Equatable {
     public var resumed = 0
 }
 
-/// What `HubSync.delete` did.
+/// The outcome of `HubSync.delete`.
 public struct HubDeleteReport: Sendable, Equatable {
     /// The commit made, or nil when nothing matched.
     public var commit: String?

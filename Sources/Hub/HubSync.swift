@@ -13,7 +13,7 @@ public struct HubLocalFile: Sendable, Equatable {
     }
 }
 
-/// What `HubSync.upload` should send.
+/// A request for `HubSync.upload`: the repo, the files with their repo paths, and the commit message.
 public struct HubUploadRequest: Sendable {
     public var repo: String
     public var type: HubRepoType
@@ -54,7 +54,7 @@ public struct HubUploadRequest: Sendable {
     }
 }
 
-/// What `HubSync.upload` did.
+/// The outcome of `HubSync.upload`.
 public struct HubUploadReport: Sendable, Equatable {
     public var filesConsidered = 0
     /// Files whose content equals the remote copy, so they were not sent.
@@ -142,10 +142,10 @@ public struct HubSync: Sendable {
 
     var logger: Logger { self.client.logger }
 
-    /// Uploads the files of `request` that differ from the repo and returns what was done.
+    /// Uploads the files of `request` that differ from the repo and returns the counts and commits.
     ///
-    /// Throws `HubError.commitConflict` when the branch moved during the upload; earlier commits of the same
-    /// upload stay, and running it again sends only what is still missing.
+    /// Throws `HubError.commitConflict` when the branch moved during the upload. Earlier commits of the same
+    /// upload stay, so running it again sends only what is still missing.
     public func upload(_ request: HubUploadRequest) throws -> HubUploadReport {
         let operation = "upload to \(request.type.webPrefix)\(request.repo)@\(request.revision)"
         guard self.client.hasToken else { throw HubError.missingToken(operation: operation) }
@@ -228,7 +228,7 @@ public struct HubSync: Sendable {
         var count: Int { self.files.count + self.deletions.count }
     }
 
-    /// Hashes the local files (through the cache), asks preupload, and returns the files to send.
+    /// Hashes the local files (through the cache), sends them to preupload, and returns the files to upload.
     private func changedFiles(
         _ request: HubUploadRequest,
         cache: HubHashCache,

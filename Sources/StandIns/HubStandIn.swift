@@ -105,7 +105,7 @@ public final class HubStandIn: @unchecked Sendable {
     }
 
     /// The object size in bytes above which the LFS batch offers the multipart transfer, when the client lists
-    /// it. Nil, the default, always answers with the basic transfer.
+    /// it. Nil, the default, always returns the basic transfer.
     public var multipartThreshold: Int? {
         get { self.state.current.multipartThreshold }
         set { self.state.withLock { $0.multipartThreshold = newValue } }
@@ -117,8 +117,8 @@ public final class HubStandIn: @unchecked Sendable {
         set { self.state.withLock { $0.multipartChunkSize = max(1, newValue) } }
     }
 
-    /// Returns the size and SHA-256 of every file of `repo` at `revision` without reading content into memory
-    /// for LFS objects stored on disk (their SHA-256 is the object id); nil when the repo or revision is missing.
+    /// Returns the size and SHA-256 of every file of `repo` at `revision`, or nil when the repo or revision is
+    /// missing. LFS objects on disk are not read, because their SHA-256 is their object id.
     public func fileSummaries(repo: String, type: RepoKind, revision: String = "main")
         -> [String: (size: Int, sha256: String)]?
     {
@@ -132,6 +132,11 @@ public final class HubStandIn: @unchecked Sendable {
 
     /// Every request received so far on both servers, oldest first.
     public var requests: [HubStandInRequestRecord] { self.state.current.requests }
+
+    /// Removes every queued fault.
+    public func clearFaults() {
+        self.state.withLock { $0.faults = [] }
+    }
 
     /// Queues `fault`; queued faults are checked in order before each request is routed.
     public func inject(_ fault: HubStandInFault) {

@@ -272,7 +272,8 @@ private func ndjsonLines(_ body: Data) throws -> [[String: Any]] {
         ([(path: ".git/config", content: small)], [], "Upload"),
         ([(path: "../escape", content: small)], [], "Upload"),
         ([(path: "a//b", content: small)], [], "Upload"),
-        ([(path: "big.bin", content: tooLarge)], [], "Upload"),
+        // A file large enough for LFS is not uploaded when another part of the commit is invalid.
+        ([(path: "big.bin", content: tooLarge), (path: ".cache/x", content: small)], [], "Upload"),
         ([(path: "a", content: small), (path: "./a", content: small)], [], "Upload"),
         ([(path: "a", content: small)], [], "   "),
         ([], [], "Upload"),
