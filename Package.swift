@@ -59,7 +59,7 @@ let package = Package(
         .testTarget(name: "SupportTests", dependencies: ["Support"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "StandIns", "Support"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Support"]),
-        .testTarget(name: "SchedulesTests", dependencies: ["Schedules"]),
+        .testTarget(name: "SchedulesTests", dependencies: ["Schedules", "Support"]),
         .testTarget(name: "PaperspaceTests", dependencies: ["Paperspace", "StandIns", "HTTP", "Support"]),
         .testTarget(name: "HubTests", dependencies: ["Hub", "StandIns", "HTTP", "Support"]),
         .testTarget(name: "NotifiersTests", dependencies: ["Notifiers", "StandIns", "HTTP", "Support"]),
