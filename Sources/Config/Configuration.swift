@@ -1,4 +1,5 @@
 import Foundation
+import Schedules
 import Support
 
 /// A whole nightshift config file after loading and validation.
@@ -217,7 +218,8 @@ public struct StateTimeouts: Sendable {
 /// One entry of the `jobs:` map: a scheduled training run.
 public struct TrainingJob: Sendable {
     public var name: String
-    /// A five-field cron expression or a macro such as `@daily`.
+    /// A five-field cron expression, a macro such as `@daily`, or a systemd calendar expression such as
+    /// `Mon..Fri *-*-* 03:00`; `Schedule(parsing:)` tells them apart.
     public var schedule: String
     /// The IANA time zone the schedule is read in. Default: the global `time_zone`.
     public var timeZone: String
@@ -248,6 +250,14 @@ public struct TrainingJob: Sendable {
     public var timeouts: StateTimeouts
     /// Names of the notifiers that receive this job's run events. Default: every notifier.
     public var notify: [String]
+    /// `catch_up`: what to do with fires missed while the daemon was down. Default `latest`.
+    public var catchUp: CatchUpPolicy
+    /// `starting_deadline`: how late a fire may still start, in seconds. Default 3600.
+    public var startingDeadline: Double
+    /// `overlap`: what happens to a fire while a run of this job is active. Default `skip`.
+    public var overlap: OverlapPolicy
+    /// `jitter` and `jitter_mode`: a start delay below the limit. Default none, mode `stable`.
+    public var jitter: Jitter
 
     public init(
         name: String,
@@ -267,7 +277,11 @@ public struct TrainingJob: Sendable {
         maxDuration: Double = 21600,
         poll: PollIntervals = PollIntervals(),
         timeouts: StateTimeouts = StateTimeouts(),
-        notify: [String] = []
+        notify: [String] = [],
+        catchUp: CatchUpPolicy = .latest,
+        startingDeadline: Double = CatchUpPlanner.defaultStartingDeadline,
+        overlap: OverlapPolicy = .skip,
+        jitter: Jitter = .none
     ) {
         self.name = name
         self.schedule = schedule
@@ -287,6 +301,10 @@ public struct TrainingJob: Sendable {
         self.poll = poll
         self.timeouts = timeouts
         self.notify = notify
+        self.catchUp = catchUp
+        self.startingDeadline = startingDeadline
+        self.overlap = overlap
+        self.jitter = jitter
     }
 
     public static let defaultSetupCommand = "pip install -r requirements_linux.txt"
