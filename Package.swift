@@ -37,7 +37,7 @@ let package = Package(
         // Libraries.
         .target(name: "Support", dependencies: ["CCrypto"]),
         .target(name: "HTTP", dependencies: ["CCurl", "Support"]),
-        .target(name: "Config", dependencies: ["CYAML", "Support"]),
+        .target(name: "Config", dependencies: ["CYAML", "Support", "Schedules"]),
         .target(name: "Schedules", dependencies: []),
         .target(name: "Paperspace", dependencies: ["HTTP", "Support"]),
         .target(name: "Hub", dependencies: ["HTTP", "Support"]),
@@ -58,8 +58,8 @@ let package = Package(
         // Tests.
         .testTarget(name: "SupportTests", dependencies: ["Support"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "StandIns", "Support"]),
-        .testTarget(name: "ConfigTests", dependencies: ["Config", "Support"]),
-        .testTarget(name: "SchedulesTests", dependencies: ["Schedules"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "Support", "Schedules"]),
+        .testTarget(name: "SchedulesTests", dependencies: ["Schedules", "Support"]),
         .testTarget(name: "PaperspaceTests", dependencies: ["Paperspace", "StandIns", "HTTP", "Support"]),
         .testTarget(name: "HubTests", dependencies: ["Hub", "StandIns", "HTTP", "Support"]),
         .testTarget(name: "NotifiersTests", dependencies: ["Notifiers", "StandIns", "HTTP", "Support"]),

@@ -1,10 +1,12 @@
 import Foundation
+import Schedules
 import Support
 
 extension ConfigReader {
     static let jobKeys = [
         "schedule", "time_zone", "machine", "repository", "setup", "dataset", "train", "model", "env",
-        "max_duration", "poll", "timeouts", "notify", "kind", "upload_training_data",
+        "max_duration", "poll", "timeouts", "notify", "kind", "upload_training_data", "catch_up", "starting_deadline",
+        "overlap", "jitter", "jitter_mode",
     ]
     static let machineKeys = ["type", "template", "region", "disk_size", "hourly_rate"]
     static let repositoryKeys = ["url", "ref"]
@@ -91,6 +93,11 @@ extension ConfigReader {
         let timeouts = self.stateTimeouts(view)
         let notify = self.notify(view, declaredNotifiers: declaredNotifiers)
         let trainingUpload = self.trainingDataUpload(view, datasetRepo: dataset?.repo)
+        let catchUp = self.choice(view, "catch_up", CatchUpPolicy.self)
+        let deadline = self.duration(view, "starting_deadline", range: 1...ConfigReader.maxJobDuration, example: "1h")
+        let overlap = self.choice(view, "overlap", OverlapPolicy.self)
+        let jitterLimit = self.duration(view, "jitter", range: 0...86_400, example: "10m")
+        let jitterMode = self.choice(view, "jitter_mode", Jitter.Mode.self)
 
         guard let schedule, let machine, let repository, let dataset, let train, let model else { return nil }
         return TrainingJob(
@@ -112,8 +119,31 @@ extension ConfigReader {
             poll: poll,
             timeouts: timeouts,
             notify: notify ?? defaultNotify,
-            trainingDataUpload: trainingUpload
+            trainingDataUpload: trainingUpload,
+            catchUp: catchUp ?? .latest,
+            startingDeadline: deadline ?? CatchUpPlanner.defaultStartingDeadline,
+            overlap: overlap ?? .skip,
+            jitter: Jitter(limit: jitterLimit ?? 0, mode: jitterMode ?? .stable)
         )
+    }
+
+    /// Reads one of the raw values of `Choice`, recording an error that lists them otherwise.
+    private func choice<Choice: RawRepresentable & CaseIterable>(_ view: MappingView, _ name: String, _: Choice.Type)
+        -> Choice? where Choice.RawValue == String
+    {
+        guard let text = self.string(view, name) else { return nil }
+        if let value = Choice(rawValue: text) {
+            return value
+        }
+        let names = Choice.allCases.map(\.rawValue)
+        let suggestion = Suggestions.closest(to: text, in: names)
+        self.error(
+            view.value(name)!.position,
+            view.path(of: name),
+            "invalid value `\(text)`: expected one of \(Suggestions.list(names))\(ConfigReader.didYouMean(suggestion))",
+            fix: suggestion.map { "write `\($0)`" } ?? "write one of \(Suggestions.list(names))"
+        )
+        return nil
     }
 
     /// Returns the view of a required sub-map, recording an error when it is missing.
@@ -149,7 +179,7 @@ extension ConfigReader {
             view.path(of: "schedule"),
             "invalid schedule `\(schedule)`: \(problem)",
             fix: "write five cron fields (minute hour day-of-month month day-of-week) such as `0 3 * * 1`, "
-                + "or a macro such as `@weekly`"
+                + "a macro such as `@weekly`, or a systemd calendar expression such as `Mon *-*-* 03:00`"
         )
         return nil
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Schedules
 import Support
 
 /// A whole nightshift config file after loading and validation.
@@ -230,7 +231,8 @@ public struct StateTimeouts: Sendable {
 /// One entry of the `jobs:` map: a scheduled training run.
 public struct TrainingJob: Sendable {
     public var name: String
-    /// A five-field cron expression or a macro such as `@daily`.
+    /// A five-field cron expression, a macro such as `@daily`, or a systemd calendar expression such as
+    /// `Mon..Fri *-*-* 03:00`; `Schedule(parsing:)` tells them apart.
     public var schedule: String
     /// The IANA time zone the schedule is read in. Default: the global `time_zone`.
     public var timeZone: String
@@ -263,6 +265,14 @@ public struct TrainingJob: Sendable {
     public var notify: [String]
     /// Uploads the prepared training data before the machine is created, when set.
     public var trainingDataUpload: TrainingDataUpload?
+    /// `catch_up`: what to do with fires missed while the daemon was down. Default `latest`.
+    public var catchUp: CatchUpPolicy
+    /// `starting_deadline`: how late a fire may still start, in seconds. Default 3600.
+    public var startingDeadline: Double
+    /// `overlap`: what happens to a fire while a run of this job is active. Default `skip`.
+    public var overlap: OverlapPolicy
+    /// `jitter` and `jitter_mode`: a start delay below the limit. Default none, mode `stable`.
+    public var jitter: Jitter
 
     public init(
         name: String,
@@ -283,7 +293,11 @@ public struct TrainingJob: Sendable {
         poll: PollIntervals = PollIntervals(),
         timeouts: StateTimeouts = StateTimeouts(),
         notify: [String] = [],
-        trainingDataUpload: TrainingDataUpload? = nil
+        trainingDataUpload: TrainingDataUpload? = nil,
+        catchUp: CatchUpPolicy = .latest,
+        startingDeadline: Double = CatchUpPlanner.defaultStartingDeadline,
+        overlap: OverlapPolicy = .skip,
+        jitter: Jitter = .none
     ) {
         self.name = name
         self.schedule = schedule
@@ -304,6 +318,10 @@ public struct TrainingJob: Sendable {
         self.timeouts = timeouts
         self.notify = notify
         self.trainingDataUpload = trainingDataUpload
+        self.catchUp = catchUp
+        self.startingDeadline = startingDeadline
+        self.overlap = overlap
+        self.jitter = jitter
     }
 
     public static let defaultSetupCommand = "pip install -r requirements_linux.txt"

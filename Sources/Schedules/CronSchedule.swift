@@ -3,10 +3,9 @@ import Foundation
 /// A five-field cron schedule (`minute hour day-of-month month day-of-week`) with Vixie cron syntax and
 /// day-of-month/day-of-week semantics, evaluated in the wall-clock time of an IANA time zone.
 ///
-/// Daylight saving time: a wall time that a spring-forward gap skips fires once, at the first instant after the
-/// gap. A wall time that a fall-back overlap repeats fires once, at its first occurrence. Wall times that map to
-/// the same instant fire once. Stepped and `*` minute or hour fields follow the same per-wall-time rule, so
-/// `0 * * * *` skips the second pass of a repeated hour.
+/// Daylight saving time follows the policy of `Schedule`: fixed-time schedules fire once per named wall time (a
+/// skipped time at the end of the gap, a repeated time at its first occurrence), and interval-like schedules, whose
+/// hour field is `*` or has a step, fire at every instant whose local reading matches.
 public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
     /// The expression as written, before parsing.
     public let expression: String
@@ -21,6 +20,9 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
     /// ORed only when neither starts with `*`, so `*/2` counts as unrestricted.
     let dayOfMonthStartsWithStar: Bool
     let dayOfWeekStartsWithStar: Bool
+    /// Whether the hour field is `*` or contains a step, which makes the schedule follow elapsed time across
+    /// daylight saving time changes.
+    public let isIntervalLike: Bool
 
     /// The maximum search span for a next fire time, in years. After one 400-year Gregorian cycle dates and
     /// weekdays repeat, so a schedule that matches no date in one cycle matches none at all.
@@ -66,6 +68,7 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
         self.daysOfWeek = try parsers[4].parse(fields[4])
         self.dayOfMonthStartsWithStar = fields[2].hasPrefix("*")
         self.dayOfWeekStartsWithStar = fields[4].hasPrefix("*")
+        self.isIntervalLike = fields[1] == "*" || fields[1].contains("/")
     }
 
     /// Returns nil if the expression parses and can fire, otherwise a message that explains the problem and the
@@ -102,28 +105,18 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Returns the first fire time strictly after `date`, or nil if the schedule never fires (`isSatisfiable` is
-    /// false) or `date` is not finite or more than 10^15 seconds from 1970.
+    /// false) or `date` is not finite or more than 10^12 seconds from 1970.
     public func nextFire(after date: Date, in timeZone: TimeZone) -> Date? {
-        let reference = date.timeIntervalSince1970
-        guard self.isSatisfiable, reference.isFinite, abs(reference) < 1e15 else {
+        self.nextScheduledFire(after: date, in: timeZone)?.date
+    }
+
+    /// Returns the first fire time strictly after `date`, with the local time it was moved from when daylight
+    /// saving time skipped the named time.
+    public func nextScheduledFire(after date: Date, in timeZone: TimeZone) -> ScheduledFire? {
+        guard self.isSatisfiable else {
             return nil
         }
-        let referenceSecond = Int(reference.rounded(.down))
-        let referenceWall = WallClock.wallTime(at: referenceSecond, timeZone)
-
-        // Wall times up to the reference minute map to instants at or before `date`, because wall-to-instant
-        // mapping never goes backwards. Later wall times can still map to instants before `date` during the second
-        // pass of a fall-back overlap, which the check in the loop skips.
-        var cursor = WallMinute(wallSeconds: WallClock.floorDivide(referenceWall, 60) * 60 + 60)
-        let lastYear = cursor.year + Self.searchYears
-        while let match = self.firstMatch(from: cursor, throughYear: lastYear) {
-            let instant = WallClock.firstInstant(showing: match.wallSeconds, in: timeZone)
-            if TimeInterval(instant) > reference {
-                return Date(timeIntervalSince1970: TimeInterval(instant))
-            }
-            cursor = match.addingOneMinute()
-        }
-        return nil
+        return FireSearch.next(self.pattern, intervalLike: self.isIntervalLike, after: date, in: timeZone)
     }
 
     /// Returns up to `count` consecutive fire times after `date`, strictly increasing.
@@ -137,57 +130,21 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
         return times
     }
 
+    var pattern: WallPattern {
+        WallPattern(
+            years: nil,
+            months: self.months,
+            daysOfMonth: self.daysOfMonth,
+            daysFromEnd: [],
+            weekdays: self.daysOfWeek,
+            dayRule: self.usesAndRule ? .both : .either,
+            hours: self.hours,
+            minutes: self.minutes,
+            seconds: CronValueSet(values: [0])
+        )
+    }
+
     var usesAndRule: Bool {
         self.dayOfMonthStartsWithStar || self.dayOfWeekStartsWithStar
-    }
-
-    func matchesDay(year: Int, month: Int, day: Int) -> Bool {
-        let weekday = WallClock.weekday(days: WallClock.days(year: year, month: month, day: day))
-        let dayOfMonthMatches = self.daysOfMonth.contains(day)
-        let dayOfWeekMatches = self.daysOfWeek.contains(weekday)
-        if self.usesAndRule {
-            return dayOfMonthMatches && dayOfWeekMatches
-        }
-        return dayOfMonthMatches || dayOfWeekMatches
-    }
-
-    /// Returns the first wall minute at or after `start` that matches every field, advancing a whole month, day or
-    /// hour at a time when that field does not match.
-    func firstMatch(from start: WallMinute, throughYear lastYear: Int) -> WallMinute? {
-        var time = start
-        while time.year <= lastYear {
-            guard self.months.contains(time.month) else {
-                if let month = self.months.next(atOrAfter: time.month + 1) {
-                    time = WallMinute(year: time.year, month: month, day: 1, hour: 0, minute: 0)
-                } else {
-                    time = WallMinute(year: time.year + 1, month: self.months.first ?? 1, day: 1, hour: 0, minute: 0)
-                }
-                continue
-            }
-            guard time.day <= WallClock.daysInMonth(year: time.year, month: time.month) else {
-                time = time.startOfNextMonth()
-                continue
-            }
-            guard self.matchesDay(year: time.year, month: time.month, day: time.day) else {
-                time = time.startOfNextDay()
-                continue
-            }
-            guard let hour = self.hours.next(atOrAfter: time.hour) else {
-                time = time.startOfNextDay()
-                continue
-            }
-            if hour != time.hour {
-                time.hour = hour
-                time.minute = 0
-            }
-            guard let minute = self.minutes.next(atOrAfter: time.minute) else {
-                time.hour += 1
-                time.minute = 0
-                continue
-            }
-            time.minute = minute
-            return time
-        }
-        return nil
     }
 }

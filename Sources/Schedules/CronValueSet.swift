@@ -2,6 +2,14 @@
 struct CronValueSet: Sendable, Equatable {
     var bits: UInt64 = 0
 
+    init() {}
+
+    init(values: some Sequence<Int>) {
+        for value in values {
+            self.insert(value)
+        }
+    }
+
     func contains(_ value: Int) -> Bool {
         value >= 0 && value < 64 && self.bits & (1 << UInt64(value)) != 0
     }

@@ -47,11 +47,12 @@ struct CronDaylightSavingTests {
             after: "2027-11-07T06:00:00Z",
             expected: ["2027-11-08T06:30:00Z"]
         ),
+        // Interval-like schedules fire in the second pass of the repeated hour too.
         Case(
             expression: "* * * * *",
             zone: "America/New_York",
             after: "2027-11-07T06:10:00Z",
-            expected: ["2027-11-07T07:00:00Z", "2027-11-07T07:01:00Z"]
+            expected: ["2027-11-07T06:11:00Z", "2027-11-07T06:12:00Z"]
         ),
         // All wall times in the gap map to 03:00 EDT and fire once together.
         Case(
@@ -72,12 +73,12 @@ struct CronDaylightSavingTests {
             after: "2027-03-14T05:30:00Z",
             expected: ["2027-03-14T06:00:00Z", "2027-03-14T07:00:00Z", "2027-03-14T08:00:00Z"]
         ),
-        // Hourly skips 01:00 EST, the second pass of the repeated hour.
+        // Hourly fires at 01:00 EDT and again at 01:00 EST.
         Case(
             expression: "0 * * * *",
             zone: "America/New_York",
             after: "2027-11-07T04:30:00Z",
-            expected: ["2027-11-07T05:00:00Z", "2027-11-07T07:00:00Z", "2027-11-07T08:00:00Z"]
+            expected: ["2027-11-07T05:00:00Z", "2027-11-07T06:00:00Z", "2027-11-07T07:00:00Z"]
         ),
         Case(
             expression: "30 2 * * *",
@@ -193,15 +194,16 @@ struct CronDaylightSavingTests {
             #expect(times.count == 8760)
             #expect(Set(gaps) == [3600])
         } else if zoneIdentifier == "Australia/Lord_Howe" {
-            // The 30-minute shifts repeat or skip no full hour: 02:00 maps to 02:30 LHDT in spring, 30 minutes
-            // before 03:00, and in autumn only 01:30-01:59 repeats.
-            #expect(times.count == 8760)
-            #expect(gaps.filter { $0 != 3600 }.sorted() == [1800, 5400])
-        } else {
-            // Only the overlap costs a UTC hour, because its second pass is skipped. In the gap, 02:00 and
-            // 03:00 both map to the first instant after it, so every other UTC hour still fires once.
+            // Hourly is interval-like, so it fires at each instant that shows hh:00. The 30-minute shifts move
+            // that reading: in spring 02:00 is skipped and 03:00 LHDT follows 01:00 LHST after 90 minutes, and in
+            // autumn clocks turn back from 02:00 LHDT to 01:30, so 02:00 LHST follows 01:00 LHDT after 90 minutes.
             #expect(times.count == 8759)
-            #expect(gaps.filter { $0 != 3600 } == [7200])
+            #expect(gaps.filter { $0 != 3600 }.sorted() == [5400, 5400])
+        } else {
+            // Hourly follows elapsed time: the skipped hour has no fire and the repeated hour fires in both
+            // passes, so every UTC hour fires once.
+            #expect(times.count == 8760)
+            #expect(gaps.filter { $0 != 3600 } == [])
         }
     }
 

@@ -5,7 +5,8 @@ import Testing
 /// Compares `CronSchedule` with a minute-by-minute scan that applies the DST policy directly. At each UTC minute,
 /// the scan checks the wall-clock minutes that the zone's clock shows for the first time against a hand-written
 /// matcher, and the minute fires if any of them matches. Wall minutes that a gap jumps over count as shown at the
-/// end of the gap, and wall minutes shown again in an overlap are not new.
+/// end of the gap, and wall minutes shown again in an overlap are not new. Interval-like schedules instead fire at
+/// every UTC minute whose own wall reading matches.
 @Suite("Cron schedule against a minute scan")
 struct CronOracleTests {
     /// Wall-clock fields of a minute; `weekday` is 1 for Sunday through 7 for Saturday, as in `Calendar`.
@@ -58,6 +59,7 @@ struct CronOracleTests {
     struct ScanStep {
         let instant: Date
         let newWallMinutes: [WallFields]
+        let reading: WallFields
     }
 
     static func scan(zone timeZone: TimeZone, from start: Date, to end: Date) -> [ScanStep] {
@@ -67,28 +69,31 @@ struct CronOracleTests {
             Int(instant.timeIntervalSince1970) + timeZone.secondsFromGMT(for: instant)
         }
 
+        func fields(_ seconds: Int) -> WallFields {
+            let parts = naiveCalendar.dateComponents(
+                [.month, .day, .weekday, .hour, .minute],
+                from: Date(timeIntervalSince1970: Double(seconds))
+            )
+            return WallFields(
+                month: parts.month!,
+                day: parts.day!,
+                weekday: parts.weekday!,
+                hour: parts.hour!,
+                minute: parts.minute!
+            )
+        }
+
         var steps: [ScanStep] = []
         var latestWall = wallSeconds(start)
         var instant = start.addingTimeInterval(60)
         while instant <= end {
             let wall = wallSeconds(instant)
+            var newMinutes: [WallFields] = []
             if wall > latestWall {
-                let fields = stride(from: latestWall + 60, through: wall, by: 60).map { seconds in
-                    let parts = naiveCalendar.dateComponents(
-                        [.month, .day, .weekday, .hour, .minute],
-                        from: Date(timeIntervalSince1970: Double(seconds))
-                    )
-                    return WallFields(
-                        month: parts.month!,
-                        day: parts.day!,
-                        weekday: parts.weekday!,
-                        hour: parts.hour!,
-                        minute: parts.minute!
-                    )
-                }
-                steps.append(ScanStep(instant: instant, newWallMinutes: fields))
+                newMinutes = stride(from: latestWall + 60, through: wall, by: 60).map(fields)
                 latestWall = wall
             }
+            steps.append(ScanStep(instant: instant, newWallMinutes: newMinutes, reading: fields(wall)))
             instant = instant.addingTimeInterval(60)
         }
         return steps
@@ -103,8 +108,10 @@ struct CronOracleTests {
         let steps = Self.scan(zone: timeZone, from: start, to: end)
 
         for matcher in Self.matchers {
-            let expected = steps.filter { $0.newWallMinutes.contains(where: matcher.matches) }.map { iso($0.instant) }
             let schedule = try CronSchedule(parsing: matcher.expression)
+            let expected = steps.filter { step in
+                schedule.isIntervalLike ? matcher.matches(step.reading) : step.newWallMinutes.contains(where: matcher.matches)
+            }.map { iso($0.instant) }
             let actual = schedule.fireTimes(after: start, in: timeZone, count: expected.count + 1)
                 .filter { $0 <= end }
                 .map(iso)
