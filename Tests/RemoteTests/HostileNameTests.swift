@@ -6,24 +6,26 @@ import Testing
 
 /// File names that a shell, scp's SFTP globbing or rsync's argument handling would misread if they were not
 /// quoted or escaped. The `$(...)` and backquote names create a marker file in the remote home if they ever run.
+/// Each is passed on its own as an scp or rsync operand.
 let hostileNames = [
-    "two words.tar",
-    "it's.tar",
-    "double\"quote.tar",
-    "semi;colon && echo hi",
+    "two words;it's \"q\".tar",
     "$(touch nightshift-injected-dollar)",
     "`touch nightshift-injected-backquote`",
     "-leading-dash.tar",
-    "line\nbreak.tar",
-    "tab\there.tar",
+    "line\nbreak\ttab.tar",
     "star*glob.tar",
-    "question?.tar",
-    "[bracket].tar",
+    "question?[bracket].tar",
     "back\\slash.tar",
-    "colon:name.tar",
-    "pipe|and>redirect<.tar",
+    "colon:name|pipe>redirect.tar",
+]
+
+/// More awkward names, checked inside a directory that is copied as a whole.
+let awkwardNames = [
+    "semi;colon && echo hi",
     "brace{a,b}.tar",
     "ümlaut ☃.tar",
+    "~tilde.tar",
+    "trailing space ",
 ]
 
 /// The home directory of root, where the remote login shell starts and an injected command would write.
@@ -54,8 +56,7 @@ struct HostileNameTests {
         }
         // Decoys that a wildcard in the names above would also match.
         try writeRandomFile(remote + "/starXglob.tar", count: 5)
-        try writeRandomFile(remote + "/questionX.tar", count: 5)
-        try writeRandomFile(remote + "/b.tar", count: 5)
+        try writeRandomFile(remote + "/questionXb.tar", count: 5)
 
         for name in hostileNames {
             let target = back + "/" + method.rawValue
@@ -67,7 +68,7 @@ struct HostileNameTests {
         #expect(Set(fetched) == Set(hostileNames), "only the named files were downloaded")
 
         let listed = try transfer.list(remotePath: remote).map(\.name)
-        #expect(listed == (hostileNames + ["starXglob.tar", "questionX.tar", "b.tar"]).sorted())
+        #expect(listed == (hostileNames + ["starXglob.tar", "questionXb.tar"]).sorted())
 
         for marker in ["nightshift-injected-dollar", "nightshift-injected-backquote"] {
             #expect(!FileManager.default.fileExists(atPath: rootHome() + "/" + marker))
@@ -75,18 +76,42 @@ struct HostileNameTests {
         }
     }
 
+    @Test(arguments: TransferMethod.allCases)
+    func awkwardNamesInsideDirectory(method: TransferMethod) throws {
+        let server = try sharedServer()
+        let local = try server.makeDirectory("local") + "/tree $(x)"
+        let remote = try server.makeDirectory("remote")
+        let back = try server.makeDirectory("back")
+        try FileManager.default.createDirectory(atPath: local, withIntermediateDirectories: true)
+        var contents: [String: Data] = [:]
+        for name in awkwardNames + hostileNames {
+            contents[name] = try writeRandomFile(local + "/" + name, count: 10 + contents.count)
+        }
+        let transfer = RemoteTransfer(destination: try server.destination(), logger: Logger(label: "t", sink: .discard))
+
+        try transfer.upload(localFile: local, to: remote + "/", method: method)
+        try transfer.download(remotePath: remote + "/tree $(x)", toDirectory: back, method: method)
+
+        let fetched = try FileManager.default.contentsOfDirectory(atPath: back + "/tree $(x)")
+        #expect(Set(fetched) == Set(contents.keys))
+        for (name, data) in contents {
+            let copy = try Data(contentsOf: URL(fileURLWithPath: back + "/tree $(x)/" + name))
+            #expect(copy == data, "round trip of \(String(reflecting: name))")
+        }
+    }
+
     @Test(arguments: [RemoteListing.Mode.automatic, .portable])
     func portableListingKeepsHostileNames(mode: RemoteListing.Mode) throws {
         let server = try sharedServer()
         let remote = try server.makeDirectory("remote")
-        for name in hostileNames {
+        for name in hostileNames + awkwardNames {
             try writeRandomFile(remote + "/" + name, count: 1)
         }
         let transfer = RemoteTransfer(destination: try server.destination(), logger: Logger(label: "t", sink: .discard))
 
         let entries = try transfer.list(remotePath: remote, mode: mode)
 
-        #expect(entries.map(\.name) == hostileNames.sorted())
+        #expect(entries.map(\.name) == (hostileNames + awkwardNames).sorted())
         #expect(entries.allSatisfy { $0.size == 1 && $0.kind == .file })
     }
 
