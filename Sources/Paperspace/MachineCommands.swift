@@ -2,7 +2,7 @@ import Foundation
 import HTTP
 import Support
 
-/// What a person asks for when creating a machine by hand.
+/// The fields of a machine created by hand.
 public struct ManualMachineRequest: Sendable, Equatable {
     public var name: String
     /// The machine type label, for example `A4000` or `C5`.
@@ -12,9 +12,9 @@ public struct ManualMachineRequest: Sendable, Equatable {
     public var region: String
     /// The disk size in GB.
     public var diskSizeGB: Int
-    /// Hours until Paperspace stops the machine by itself, or nil for none. By hand the default is none, because
-    /// such a machine is usually used interactively; the CLI should print that it keeps running (and billing)
-    /// until stopped.
+    /// Hours until Paperspace stops the machine by itself, or nil for no auto-shutdown. By hand the default is
+    /// nil, because such a machine is usually used interactively, so the CLI should print that it keeps running
+    /// (and billing) until stopped.
     public var autoShutdownHours: Int?
 
     public init(
@@ -101,7 +101,7 @@ public enum MachineCommandError: Error, CustomStringConvertible, Equatable, Send
     case nameTaken(name: String, id: String)
     /// Paperspace rejected the delete because the machine is not off.
     case notOff(id: String, state: String)
-    /// The create request was sent but no answer arrived, so the machine may exist.
+    /// The create request was sent but no response arrived, so the machine may exist.
     case createOutcomeUnknown(name: String, detail: String)
 
     public var description: String {
@@ -112,7 +112,7 @@ public enum MachineCommandError: Error, CustomStringConvertible, Equatable, Send
             "machine \(id) is \(state), and Paperspace deletes only machines that are off; stop it first "
                 + "(machine stop \(id)) and delete it once it is off"
         case .createOutcomeUnknown(let name, let detail):
-            "creating machine \(name) may have succeeded although no answer arrived (\(detail)); list the machines "
+            "creating machine \(name) may have succeeded although no response arrived (\(detail)); list the machines "
                 + "before trying again, so as not to pay for two"
         }
     }
@@ -123,8 +123,8 @@ public enum MachineCommands {
     /// Creates one machine and returns it as Paperspace reported it, usually `provisioning`.
     ///
     /// The region goes through `LegacyRegion.apiRegion(for:)`. A machine of the same name is an error, because
-    /// nightshift finds its machines by name. The `POST` is sent once: when its answer is lost, the error says
-    /// so instead of posting again.
+    /// nightshift finds its machines by name. The `POST` is sent once. When its response is lost, the error
+    /// reports that instead of posting again.
     public static func create(_ client: PaperspaceClient, _ request: ManualMachineRequest) throws -> Machine {
         let region = try LegacyRegion.apiRegion(for: request.region)
         let createRequest = MachineCreateRequest(

@@ -31,7 +31,7 @@ public enum PaperspaceAPIKey {
     }
 }
 
-/// Why no API key could be found. No case carries the key itself.
+/// The reason no API key could be found. No case carries the key itself.
 public enum PaperspaceAPIKeyError: Error, CustomStringConvertible, Equatable, Sendable {
     case missing
     case empty(source: String)

@@ -10,7 +10,7 @@ import Support
 /// `stat -c '%s %Y'` (GNU, BusyBox) or `stat -f '%z %m'` (BSD, macOS). A path that is not a directory lists as
 /// itself. Exit status 3 means the path does not exist.
 enum RemoteListing {
-    /// Which way the script produces records; `portable` forces the shell loop, to test it on a GNU host.
+    /// The way the script produces records. `portable` forces the shell loop, to test it on a GNU host.
     enum Mode: String {
         case automatic = "auto"
         case portable
@@ -35,7 +35,7 @@ enum RemoteListing {
         #"if [ -e "$f" ] || [ -L "$f" ]; then emit "./$f" "$f" || exit 5; fi; done"#,
     ].joined(separator: " ")
 
-    /// The command string ssh sends; only `path` comes from the caller, and it is quoted.
+    /// Returns the command string for ssh. Only `path` comes from the caller, and it is quoted.
     static func command(path: String, mode: Mode) -> String {
         "sh -c \(shellQuote(RemoteListing.script)) sh \(shellQuote(path)) \(mode.rawValue)"
     }

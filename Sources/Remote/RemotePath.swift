@@ -4,7 +4,10 @@ enum RemotePath {
     /// rsync all start, because `~` is expanded by none of them once the path is quoted.
     static func normalized(_ path: String) throws -> String {
         if path.isEmpty {
-            throw RemoteTransferError.invalidRemotePath(path, reason: "the path is empty; give a path such as /storage/")
+            throw RemoteTransferError.invalidRemotePath(
+                path,
+                reason: "the path is empty; give a path such as /storage/"
+            )
         }
         if path.contains("\0") {
             throw RemoteTransferError.invalidRemotePath(path, reason: "a path cannot contain a NUL character")
@@ -28,7 +31,7 @@ enum RemotePath {
         return trimmed
     }
 
-    /// The last component of `path`, ignoring trailing slashes.
+    /// Returns the last component of `path`, ignoring trailing slashes.
     static func lastComponent(_ path: String) -> String {
         let trimmed = RemotePath.trimmingTrailingSlashes(path)
         return trimmed.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? trimmed
@@ -70,7 +73,7 @@ enum RemotePath {
     /// Escapes wildcards for rsync with `--secluded-args`, whose remote side expands a path only when it has a
     /// wildcard and otherwise keeps backslashes as they are.
     ///
-    /// NOTE: rsync 3.2.5 and later reject a downloaded name that holds both a backslash and a wildcard as an
+    /// NOTE: rsync 3.2.5 and later reject a downloaded name that contains both a backslash and a wildcard as an
     /// "unrequested file-list name", so such paths are rejected here with a pointer to scp.
     static func escapedForRsync(_ path: String, isSource: Bool) throws -> String {
         guard path.contains(where: { RemotePath.wildcardCharacters.contains($0) }) else {

@@ -1,7 +1,7 @@
 import Foundation
 import Support
 
-/// What one upload or download moved.
+/// The outcome of one upload or download.
 public struct TransferResult: Sendable, Equatable {
     public var method: TransferMethod
     /// The local file or directory that was read or written.
@@ -16,8 +16,9 @@ public struct TransferResult: Sendable, Equatable {
 /// Copies files to and from one SSH destination with scp or rsync, and lists remote directories.
 ///
 /// Every program runs from an argument vector, never through a local shell. Values that reach the remote shell
-/// (the ssh command string) are quoted with `shellQuote`; scp runs over SFTP and rsync with `--secluded-args`, so
-/// remote paths travel inside the protocol, and their wildcards are escaped. Calls block the calling thread.
+/// (the ssh command string) are quoted with `shellQuote`. scp runs over SFTP and rsync with `--secluded-args`, so
+/// remote paths travel inside the protocol, where only their wildcards need escaping. Calls block the calling
+/// thread.
 public final class RemoteTransfer: Sendable {
     public let destination: SSHDestination
     let logger: Logger

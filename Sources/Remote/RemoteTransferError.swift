@@ -91,8 +91,8 @@ public enum RemoteTransferError: Error, CustomStringConvertible, Equatable, Send
         case .invalidListing(let path, let detail):
             return "cannot read the listing of \(path): \(detail)"
         case .commandFailed(let operation, let status, let tail):
-            let shown = tail.isEmpty ? "no error output" : tail
-            return "\(operation) failed with exit status \(status): \(shown)"
+            let output = tail.isEmpty ? "no error output" : tail
+            return "\(operation) failed with exit status \(status): \(output)"
         }
     }
 }
@@ -118,12 +118,14 @@ struct RemoteErrorClassifier {
                 knownHostsFile: self.destination.knownHostsFile
             )
         }
+
         if text.contains("Host key verification failed") {
             return .hostKeyUnknown(
                 knownHostsName: self.destination.knownHostsName,
                 knownHostsFile: self.destination.knownHostsFile
             )
         }
+
         if RemoteErrorClassifier.isAuthenticationFailure(text) {
             return .permissionDenied(
                 account: self.destination.account,
@@ -131,45 +133,56 @@ struct RemoteErrorClassifier {
                 port: self.destination.port
             )
         }
+
         if text.contains("Could not resolve hostname") || text.contains("Name or service not known") {
             return .unknownHost(host: host)
         }
+
         if text.contains("Connection refused") {
             return .connectionRefused(host: host, port: self.destination.port)
         }
+
         if text.contains("timed out") {
             return .connectionTimedOut(host: host, port: self.destination.port)
         }
+
         if text.contains("No route to host") || text.contains("Network is unreachable") {
             return .hostUnreachable(host: host)
         }
+
         if text.contains("subsystem request failed") {
             return .sftpNotAvailable(host: host)
         }
-        // A shell that cannot find rsync: bash says "command not found", dash and BusyBox say "not found", and
+
+        // A shell that cannot find rsync: bash prints "command not found", dash and BusyBox print "not found", and
         // the local rsync then reports the closed stream.
         if text.contains("rsync: command not found") || text.contains("rsync: not found")
             || (status == 12 && text.contains("remote command not found"))
         {
             return .rsyncNotFoundOnRemote(host: host)
         }
+
         if text.contains("No space left on device") || text.contains("Disk quota exceeded") {
             return .diskFull(path: self.remotePath, host: host)
         }
+
         // SFTP reports a failed write as the generic SSH_FX_FAILURE, which is how a full disk shows through scp.
         if text.contains("write remote") && text.contains("Failure") {
             return .diskFull(path: self.remotePath, host: host)
         }
+
         if text.contains("No such file or directory") {
             return .remotePathNotFound(path: self.remotePath, host: host)
         }
+
         if text.contains("Permission denied") {
             return .remotePermissionDenied(path: self.remotePath, host: host)
         }
+
         return .commandFailed(operation: self.operation, status: status, stderrTail: RemoteErrorClassifier.tail(text))
     }
 
-    /// Whether ssh failed to log in, as opposed to a file that is not readable ("Permission denied (13)").
+    /// Returns whether ssh failed to log in, as opposed to a file that is not readable ("Permission denied (13)").
     static func isAuthenticationFailure(_ text: String) -> Bool {
         let methods = ["publickey", "password", "keyboard-interactive", "gssapi", "hostbased"]
         return methods.contains { text.contains("Permission denied (\($0)") }
@@ -180,7 +193,7 @@ struct RemoteErrorClassifier {
     static func tail(_ text: String) -> String {
         let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }
-        let kept = lines.suffix(RemoteErrorClassifier.tailLines).joined(separator: " | ")
-        return SecretRedactor.shared.redact(String(kept.prefix(1000)))
+        let lastLines = lines.suffix(RemoteErrorClassifier.tailLines).joined(separator: " | ")
+        return SecretRedactor.shared.redact(String(lastLines.prefix(1000)))
     }
 }

@@ -6,7 +6,7 @@ public struct SSHDestination: Sendable, Equatable {
     /// A host name, an IPv4 address or an IPv6 address (without brackets).
     public let host: String
     public let user: String
-    /// The TCP port, or nil for the port that ssh picks (22 unless an ssh config file says otherwise).
+    /// The TCP port, or nil for the port that ssh picks (22 unless an ssh config file sets another).
     public let port: Int?
     /// The private key passed with `-i`; with it, `IdentitiesOnly=yes` keeps ssh from offering other keys.
     public let identityFile: String?
@@ -46,9 +46,10 @@ public struct SSHDestination: Sendable, Equatable {
                 reason: "a TCP port is 1 to 65535"
             )
         }
-        for (field, path) in [("identity file", identityFile), ("known hosts file", knownHostsFile),
-                              ("config file", configFile)]
-        {
+        for (field, path) in [
+            ("identity file", identityFile), ("known hosts file", knownHostsFile),
+            ("config file", configFile),
+        ] {
             guard let path else { continue }
             if path.isEmpty || path.hasPrefix("-") || path.contains(where: \.isNewline) {
                 throw RemoteTransferError.invalidDestination(
@@ -162,7 +163,7 @@ public struct SSHDestination: Sendable, Equatable {
     }
 }
 
-/// What ssh does with a host key it has not seen before. Checking is never turned off.
+/// The host key policy: how ssh treats a host key it has not seen before. Checking is never turned off.
 public enum HostKeyPolicy: Sendable, Equatable {
     /// Record a new host's key and connect, but fail on a key that differs from the recorded one. This is the
     /// default because every new Paperspace machine has a host key that no known_hosts file has yet.

@@ -62,7 +62,8 @@ public struct SSHOption: Sendable, Equatable {
     private static func problem(_ value: String, _ accepted: AllowedValues) -> String? {
         switch accepted {
         case .oneOf(let values):
-            return values.contains(value.lowercased()) ? nil : "the value must be one of \(values.joined(separator: ", "))"
+            return values.contains(value.lowercased())
+                ? nil : "the value must be one of \(values.joined(separator: ", "))"
         case .count:
             guard let number = Int(value), (1...100).contains(number) else {
                 return "the value must be a whole number from 1 to 100"

@@ -45,6 +45,7 @@ struct ToolRunner: Sendable {
         } catch SubprocessError.spawnFailed(let executable, let code) where code == ENOENT {
             throw RemoteTransferError.toolNotFound(tool: (executable as NSString).lastPathComponent)
         }
+
         let reader = FileHandle(forReadingAtPath: outputPath)
         defer { try? reader?.close() }
         var stdout = Data()
@@ -60,12 +61,14 @@ struct ToolRunner: Sendable {
             }
             onTick?()
         }
+
         // ssh may leave a multiplexing or askpass helper behind in its group; nothing of it is wanted after exit.
         process.send(SIGKILL, group: true)
         while let chunk = reader?.availableData, !chunk.isEmpty {
             stdout.append(chunk)
             onOutput?(chunk)
         }
+
         let stderrData = FileManager.default.contents(atPath: errorPath) ?? Data()
         return ToolResult(status: status ?? -1, stdout: stdout, stderr: String(decoding: stderrData, as: UTF8.self))
     }

@@ -28,7 +28,7 @@ let awkwardNames = [
     "trailing space ",
 ]
 
-/// The home directory of root, where the remote login shell starts and an injected command would write.
+/// Returns the home directory of root, where the remote login shell starts and an injected command would write.
 private func rootHome() -> String {
     guard let entry = getpwnam("root"), let home = entry.pointee.pw_dir else { return "/root" }
     return String(cString: home)
@@ -112,7 +112,8 @@ struct HostileNameTests {
         let entries = try transfer.list(remotePath: remote, mode: mode)
 
         #expect(entries.map(\.name) == (hostileNames + awkwardNames).sorted())
-        #expect(entries.allSatisfy { $0.size == 1 && $0.kind == .file })
+        #expect(entries.allSatisfy { $0.size == 1 })
+        #expect(entries.allSatisfy { $0.kind == .file })
     }
 
     @Test func rsyncRejectsBackslashWithWildcard() throws {

@@ -8,7 +8,9 @@ import Testing
     var parser = RsyncProgressParser()
     let first = parser.feed(Data("\r          32768   0%    0.00kB/s    0:00:00  \r       22118400  73%".utf8))
     #expect(first == RsyncProgressParser.Reading(bytes: 32768, percent: 0))
-    let second = parser.feed(Data("   19.56MB/s    0:00:00  \r       30000000 100%   20.28MB/s    0:00:01 (xfr#1)\n".utf8))
+    let second = parser.feed(
+        Data("   19.56MB/s    0:00:00  \r       30000000 100%   20.28MB/s    0:00:01 (xfr#1)\n".utf8)
+    )
     #expect(second == RsyncProgressParser.Reading(bytes: 30_000_000, percent: 100))
     #expect(parser.feed(Data("sending incremental file list\n".utf8)) == nil)
 }
@@ -19,7 +21,9 @@ import Testing
 }
 
 @Test func listingParserReadsRecords() throws {
-    let output = Data("f\t12\t1767225600.5000000000\tdata.tar\0d\t4096\t1767225600\tlogs\0l\t8\t1\tname\twith\ttabs\n\0".utf8)
+    let output = Data(
+        "f\t12\t1767225600.5000000000\tdata.tar\0d\t4096\t1767225600\tlogs\0l\t8\t1\tname\twith\ttabs\n\0".utf8
+    )
 
     let entries = try RemoteListing.parse(output, path: "/storage")
 
@@ -52,23 +56,37 @@ import Testing
     let destination = try SSHDestination(host: "127.0.0.1", user: "paperspace")
     let classifier = RemoteErrorClassifier(destination: destination, remotePath: "/storage/a.tar", operation: "upload")
     let cases: [(String, Int32, RemoteTransferError)] = [
-        ("ssh: Could not resolve hostname gpu-box: Name or service not known", 255,
-         .unknownHost(host: "127.0.0.1")),
-        ("ssh: connect to host 127.0.0.1 port 22: Connection timed out", 255,
-         .connectionTimedOut(host: "127.0.0.1", port: nil)),
+        (
+            "ssh: Could not resolve hostname gpu-box: Name or service not known", 255,
+            .unknownHost(host: "127.0.0.1")
+        ),
+        (
+            "ssh: connect to host 127.0.0.1 port 22: Connection timed out", 255,
+            .connectionTimedOut(host: "127.0.0.1", port: nil)
+        ),
         ("ssh: connect to host 127.0.0.1 port 22: No route to host", 255, .hostUnreachable(host: "127.0.0.1")),
-        ("bash: line 1: rsync: command not found\nrsync: connection unexpectedly closed (0 bytes received so far)",
-         12, .rsyncNotFoundOnRemote(host: "127.0.0.1")),
+        (
+            "bash: line 1: rsync: command not found\nrsync: connection unexpectedly closed (0 bytes received so far)",
+            12, .rsyncNotFoundOnRemote(host: "127.0.0.1")
+        ),
         ("sh: 1: rsync: not found", 12, .rsyncNotFoundOnRemote(host: "127.0.0.1")),
-        ("rsync: [receiver] write failed on \"/storage/a.tar\": No space left on device (28)", 11,
-         .diskFull(path: "/storage/a.tar", host: "127.0.0.1")),
+        (
+            "rsync: [receiver] write failed on \"/storage/a.tar\": No space left on device (28)", 11,
+            .diskFull(path: "/storage/a.tar", host: "127.0.0.1")
+        ),
         ("scp: write remote \"/storage/a.tar\": Failure", 1, .diskFull(path: "/storage/a.tar", host: "127.0.0.1")),
-        ("rsync: [receiver] mkstemp \"/storage/.a.tar.x\" failed: Permission denied (13)", 23,
-         .remotePermissionDenied(path: "/storage/a.tar", host: "127.0.0.1")),
-        ("subsystem request failed on channel 0\nscp: Connection closed", 255,
-         .sftpNotAvailable(host: "127.0.0.1")),
-        ("paperspace@127.0.0.1: Permission denied (publickey).", 255,
-         .permissionDenied(account: "paperspace@127.0.0.1", identityFile: nil, port: nil)),
+        (
+            "rsync: [receiver] mkstemp \"/storage/.a.tar.x\" failed: Permission denied (13)", 23,
+            .remotePermissionDenied(path: "/storage/a.tar", host: "127.0.0.1")
+        ),
+        (
+            "subsystem request failed on channel 0\nscp: Connection closed", 255,
+            .sftpNotAvailable(host: "127.0.0.1")
+        ),
+        (
+            "paperspace@127.0.0.1: Permission denied (publickey).", 255,
+            .permissionDenied(account: "paperspace@127.0.0.1", identityFile: nil, port: nil)
+        ),
     ]
     for (stderr, status, expected) in cases {
         #expect(classifier.classify(status: status, stderr: stderr) == expected, "\(stderr)")

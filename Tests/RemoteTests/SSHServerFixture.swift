@@ -12,7 +12,7 @@ import Testing
 /// The server accepts only the fixture's user key for root (`PermitRootLogin prohibit-password`, since the tests
 /// run as root), reads `authorized_keys` from the temporary directory (`StrictModes no`, because /tmp is
 /// world-writable) and never touches ~/.ssh. Clients get `-F /dev/null` and a known-hosts file in the same
-/// directory that already holds the host key. `stop()` kills the server and removes the directory.
+/// directory that already contains the host key. `stop()` kills the server and removes the directory.
 final class SSHServerFixture: @unchecked Sendable {
     /// The fixture of the enclosing suite, set by the `.sshServer` trait.
     @TaskLocal static var shared: SSHServerFixture?
@@ -31,9 +31,14 @@ final class SSHServerFixture: @unchecked Sendable {
     /// How long the server may take to report that it listens.
     static let startTimeout = 10.0
 
-    private init(directory: String, port: Int, userKey: String, knownHostsFile: String, hostKeyLine: String,
-                 process: Subprocess)
-    {
+    private init(
+        directory: String,
+        port: Int,
+        userKey: String,
+        knownHostsFile: String,
+        hostKeyLine: String,
+        process: Subprocess
+    ) {
         self.directory = directory
         self.port = port
         self.userKey = userKey
@@ -96,10 +101,18 @@ final class SSHServerFixture: @unchecked Sendable {
                 lastLog = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
                 if lastLog.contains("Server listening on 127.0.0.1 port \(port)") {
                     let knownHosts = directory + "/known_hosts"
-                    try "[127.0.0.1]:\(port) \(hostKeyLine)\n".write(toFile: knownHosts, atomically: true, encoding: .utf8)
+                    try "[127.0.0.1]:\(port) \(hostKeyLine)\n".write(
+                        toFile: knownHosts,
+                        atomically: true,
+                        encoding: .utf8
+                    )
                     return SSHServerFixture(
-                        directory: directory, port: port, userKey: userKey, knownHostsFile: knownHosts,
-                        hostKeyLine: hostKeyLine, process: process
+                        directory: directory,
+                        port: port,
+                        userKey: userKey,
+                        knownHostsFile: knownHosts,
+                        hostKeyLine: hostKeyLine,
+                        process: process
                     )
                 }
                 if process.poll() != nil { break }
@@ -132,7 +145,7 @@ final class SSHServerFixture: @unchecked Sendable {
 
     var pid: pid_t { self.process.pid }
 
-    /// A destination for root on this server; by default with the authorized key and the prepared known_hosts.
+    /// Returns a destination for root on this server, by default with the authorized key and the prepared known_hosts.
     func destination(
         identityFile: String? = nil,
         knownHostsFile: String? = nil,
@@ -223,7 +236,7 @@ func sharedServer() throws -> SSHServerFixture {
     try #require(SSHServerFixture.shared, "the suite needs the .sshServer trait")
 }
 
-/// A logger that records into `capture`.
+/// Returns a logger that records into `capture`.
 func captureLogger(_ capture: LogCapture) -> Logger {
     Logger(label: "remote-test", logLevel: .debug, sink: capture.sink)
 }
