@@ -47,6 +47,7 @@ let package = Package(
             dependencies: ["CSQLite", "Config", "Schedules", "Paperspace", "Hub", "Notifiers", "Support", "HTTP"]
         ),
         .target(name: "StandIns", dependencies: ["Support", "CZlib"]),
+        .target(name: "Remote", dependencies: ["Support"]),
         .target(name: "Demo", dependencies: ["StandIns", "Support"]),
         .executableTarget(
             name: "nightshift",
@@ -64,6 +65,7 @@ let package = Package(
         .testTarget(name: "HubTests", dependencies: ["Hub", "StandIns", "HTTP", "Support"]),
         .testTarget(name: "NotifiersTests", dependencies: ["Notifiers", "StandIns", "HTTP", "Support"]),
         .testTarget(name: "StandInsTests", dependencies: ["StandIns", "Support"]),
+        .testTarget(name: "RemoteTests", dependencies: ["Remote", "Support"]),
         .testTarget(
             name: "AgentTests",
             dependencies: [

@@ -37,12 +37,14 @@ public final class Subprocess: @unchecked Sendable {
     private let status = Protected<Int32?>(nil)
 
     /// Starts `arguments[0]`, looked up on `PATH` when it has no slash, with stdout and stderr appended to
-    /// `outputPath` (or inherited when nil), stdin from /dev/null and no other inherited descriptor.
+    /// `outputPath` (or inherited when nil), stdin from /dev/null and no other inherited descriptor. With
+    /// `errorPath`, stderr is appended to that file instead, so output can be parsed apart from diagnostics.
     public init(
         _ arguments: [String],
         environment: [String: String]? = nil,
         directory: String? = nil,
         outputPath: String? = nil,
+        errorPath: String? = nil,
         newProcessGroup: Bool = false
     ) throws {
         precondition(!arguments.isEmpty, "Subprocess needs at least the executable")
@@ -54,7 +56,12 @@ public final class Subprocess: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         if let outputPath {
             posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+            if errorPath == nil {
+                posix_spawn_file_actions_adddup2(&actions, 1, 2)
+            }
+        }
+        if let errorPath {
+            posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         }
         // Descriptors other threads opened without O_CLOEXEC must not leak into the child: a file held open for
         // writing there makes a later exec of it fail with "Text file busy".
