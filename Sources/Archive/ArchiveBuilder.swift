@@ -3,7 +3,7 @@ import Foundation
 /// A file, directory or symbolic link to archive: where it is on disk and the name it gets in the archive.
 public struct ArchiveEntry: Sendable, Equatable {
     public var sourcePath: String
-    /// A relative name; a leading `./`, repeated slashes and `.` components are dropped, and `..` is rejected.
+    /// A relative name. A leading `./`, repeated slashes and `.` components are dropped, and `..` is rejected.
     public var archiveName: String
 
     public init(sourcePath: String, archiveName: String) {
@@ -12,7 +12,7 @@ public struct ArchiveEntry: Sendable, Equatable {
     }
 }
 
-/// What a finished archive contains and what it cost.
+/// The contents and cost of a finished archive.
 public struct ArchiveSummary: Sendable, Equatable {
     public var outputPath: String
     public var files: Int

@@ -6,7 +6,7 @@ enum ArchivePaths {
         directory.hasSuffix("/") ? directory + path : directory + "/" + path
     }
 
-    /// Whether `path` exists, following symbolic links.
+    /// Returns whether `path` exists, following symbolic links.
     static func exists(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0

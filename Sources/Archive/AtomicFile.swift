@@ -4,7 +4,7 @@ import Foundation
 /// fsync, so a failed or killed run never leaves a partial file under the final name.
 ///
 /// `commit` replaces an existing file at the final path. A run that is killed outright leaves its
-/// `.<name>.partial-<pid>-<random>` file behind; one that fails or calls `discard` removes it.
+/// `.<name>.partial-<pid>-<random>` file behind, but one that fails or calls `discard` removes it.
 public final class AtomicFile {
     public let finalPath: String
     public let temporaryPath: String

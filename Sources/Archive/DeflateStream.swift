@@ -35,7 +35,7 @@ final class DeflateStream {
                 throw ArchiveError.compressionFailed(operation: "deflateSetDictionary", code: code)
             }
         }
-        // deflateBound covers one deflate call; a few bytes more hold the empty stored block of the sync flush.
+        // deflateBound covers one deflate call, and a few bytes more contain the empty stored block of the sync flush.
         var output = [UInt8](repeating: 0, count: Int(deflateBound(self.stream, UInt(input.count))) + 64)
         var produced = 0
         try self.run(input, flush: isLast ? Z_FINISH : Z_SYNC_FLUSH, output: &output, produced: &produced)

@@ -11,7 +11,7 @@ import Foundation
 /// about `2 * maxBlocksInFlight * blockSize`. With one worker there are no threads: a single deflate stream runs
 /// on the caller's thread.
 ///
-/// The writer neither syncs nor closes the descriptor; `AtomicFile` does that.
+/// The writer neither syncs nor closes the descriptor, because `AtomicFile` does that.
 public final class ParallelGzipWriter: ArchiveByteSink, @unchecked Sendable {
     public static let defaultBlockSize = 512 * 1024
     /// The deflate window, and so the largest useful preset dictionary.
@@ -124,7 +124,7 @@ public final class ParallelGzipWriter: ArchiveByteSink, @unchecked Sendable {
         self.pipeline?.stop()
     }
 
-    /// The 10-byte gzip header: no name and mtime 0, so equal input gives equal output; OS 3 (Unix).
+    /// Returns the 10-byte gzip header, with no name and mtime 0 so equal input gives equal output, and OS 3 (Unix).
     static func header(level: Int) -> [UInt8] {
         let extraFlags: UInt8 = level == 9 ? 2 : (level == 1 ? 4 : 0)
         return [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, extraFlags, 3]
@@ -296,7 +296,7 @@ final class BlockPipeline: @unchecked Sendable {
         while self.queue.isEmpty && !self.stopped {
             self.condition.wait()
         }
-        // The queue holds at most `maxBlocksInFlight` jobs, so removing from the front stays cheap.
+        // The queue contains at most `maxBlocksInFlight` jobs, so removing from the front stays cheap.
         return self.queue.isEmpty ? nil : self.queue.removeFirst()
     }
 

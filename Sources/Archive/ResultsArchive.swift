@@ -5,9 +5,9 @@ import Support
 public struct ResultsArchiveOptions: Sendable {
     /// The directory that contains `workspace/`.
     public var workspaceRoot: String
-    /// Where the archive is written. It must exist.
+    /// The directory the archive is written to. It must exist.
     public var outputDirectory: String
-    /// The archive file name; nil means `results_YYYYMMDD_HHMMSS.tar.gz` in local time.
+    /// The archive file name, or nil for `results_YYYYMMDD_HHMMSS.tar.gz` in local time.
     public var fileName: String?
     public var compressionLevel: Int
     public var workers: Int

@@ -100,7 +100,7 @@ struct TarHeader {
         return nil
     }
 
-    /// The ustar name written next to a PAX `path` record, for readers that ignore PAX: the last 100 bytes.
+    /// Returns the ustar name written next to a PAX `path` record, for readers that ignore PAX: the last 100 bytes.
     private static func fallbackUstarName(_ bytes: [UInt8]) -> (prefix: [UInt8], name: [UInt8]) {
         let ascii = bytes.map { $0 < 0x80 ? $0 : UInt8(ascii: "_") }
         return ([], Array(ascii.suffix(100)))
@@ -155,7 +155,7 @@ struct TarHeader {
         return block
     }
 
-    /// The zero bytes that pad `size` bytes of member data to a whole block.
+    /// Returns the number of zero bytes that pad `size` bytes of member data to a whole block.
     static func padding(for size: Int64) -> Int {
         let remainder = Int(size % Int64(Self.blockSize))
         return remainder == 0 ? 0 : Self.blockSize - remainder

@@ -7,7 +7,7 @@ public protocol ArchiveByteSink: AnyObject {
 
 /// The owner ids written into tar headers. User and group names are always empty.
 public enum TarOwnership: Sendable, Equatable {
-    /// uid and gid 0, so archives of the same files are identical whoever makes them.
+    /// uid and gid 0, so archives of the same files are identical regardless of who makes them.
     case root
     /// The numeric uid and gid of each file on disk.
     case numeric
@@ -73,8 +73,8 @@ public final class TarWriter {
 
         var remaining = size
         while remaining > 0 {
-            let wanted = Int(min(Int64(self.buffer.count), remaining))
-            let count = try self.readChunk(descriptor, count: wanted, path: path)
+            let requested = Int(min(Int64(self.buffer.count), remaining))
+            let count = try self.readChunk(descriptor, count: requested, path: path)
             if count == 0 {
                 throw ArchiveError.fileChanged(
                     path: path, expectedSize: size, actualSize: Self.currentSize(descriptor, fallback: size - remaining))
@@ -83,7 +83,7 @@ public final class TarWriter {
             remaining -= Int64(count)
             try progress(Int64(count))
         }
-        // One more read tells a file that grew after the header from one that ended where the header says.
+        // One more read distinguishes a file that grew after the header from one that ends at the header size.
         if try self.readChunk(descriptor, count: 1, path: path) > 0 {
             throw ArchiveError.fileChanged(
                 path: path, expectedSize: size, actualSize: Self.currentSize(descriptor, fallback: size + 1))

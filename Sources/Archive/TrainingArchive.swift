@@ -5,11 +5,11 @@ import Support
 public struct TrainingArchiveOptions: Sendable {
     /// The directory that contains `workspace/`.
     public var workspaceRoot: String
-    /// Where the archive is written. It must exist.
+    /// The directory the archive is written to. It must exist.
     public var outputDirectory: String
-    /// The archive file name; nil means `training_data_YYYYMMDD_HHMMSS.tar.gz` in local time.
+    /// The archive file name, or nil for `training_data_YYYYMMDD_HHMMSS.tar.gz` in local time.
     public var fileName: String?
-    /// Adds `workspace/raw_data/ticks`, which can be tens of GB; see `TrainingArchive.ticksSize`.
+    /// Adds `workspace/raw_data/ticks`, which can be tens of GB. `TrainingArchive.ticksSize` measures it first.
     public var includeTicks: Bool
     /// Adds the feature cache `workspace/raw_data/cache`.
     public var includeCache: Bool

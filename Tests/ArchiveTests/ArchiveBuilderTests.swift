@@ -5,7 +5,7 @@ import Testing
 @testable import Archive
 
 @Suite struct ArchiveBuilderTests {
-    /// A small tree with text, binary, empty and nested files, a symbolic link and set modes and mtimes.
+    /// Creates a small tree with text, binary, empty and nested files, a symbolic link and set modes and mtimes.
     private func makeTree(_ directory: TemporaryDirectory) throws -> [String: [UInt8]] {
         var files: [String: [UInt8]] = [:]
         files["tree/a.csv"] = sampleText(count: 300_000)
