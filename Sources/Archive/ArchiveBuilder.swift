@@ -191,6 +191,7 @@ public struct ArchiveBuilder: Sendable {
         guard let directory = opendir(path) else { throw ArchiveError.readFailed(path: path, errno: errno) }
         defer { closedir(directory) }
         var names: [[UInt8]] = []
+        // NOTE: names are decoded as UTF-8, so a file whose name is not valid UTF-8 fails with sourceNotFound.
         while let entry = readdir(directory) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 Array(raw.prefix(while: { $0 != 0 }))

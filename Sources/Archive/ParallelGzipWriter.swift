@@ -61,7 +61,7 @@ public final class ParallelGzipWriter: ArchiveByteSink, @unchecked Sendable {
         self.level = level
         self.workers = workers
         self.blockSize = blockSize
-        self.maxBlocksInFlight = max(maxBlocksInFlight ?? 2 * workers, 1)
+        self.maxBlocksInFlight = max(maxBlocksInFlight ?? 4 * workers, 1)
 
         try self.writeOut(Self.header(level: level))
         if workers == 1 {

@@ -7,7 +7,8 @@ let usage = """
     usage: nightshift-bench sha256 FILE...
            nightshift-bench targz [--level N] [--workers N] OUT PATH...
     sha256 prints one '<hex digest>  <file>' line per file, like sha256sum.
-    targz writes PATH... (names kept as given, relative) to the tar.gz OUT and prints a summary on stderr.
+    targz writes PATH... to the tar.gz OUT under the names given, so each PATH must be relative.
+    It prints a summary on stderr.
     """
 
 func fail(_ message: String) -> Never {

@@ -279,3 +279,36 @@ import Testing
         #expect(try directory.listing() == ["a.txt"])
     }
 }
+
+@Suite struct TarOwnershipTests {
+    @Test func rootOwnershipWritesZeroIDs() throws {
+        let directory = try TemporaryDirectory()
+        let source = try directory.write("a.txt", [1])
+        let sink = MemorySink()
+        try ArchiveBuilder(ownership: .root).writeTar([ArchiveEntry(sourcePath: source, archiveName: "a.txt")], to: sink)
+        #expect(String(decoding: sink.bytes[108..<115], as: UTF8.self) == "0000000")
+        #expect(String(decoding: sink.bytes[116..<123], as: UTF8.self) == "0000000")
+        #expect(sink.bytes[265..<329].allSatisfy { $0 == 0 })
+    }
+
+    @Test func numericOwnershipWritesFileIDs() throws {
+        let directory = try TemporaryDirectory()
+        let source = try directory.write("a.txt", [1])
+        // As root the file gets other ids, because ids of 0 would not tell numeric ownership from root ownership.
+        var expectedUID = Int(getuid())
+        var expectedGID = Int(getgid())
+        if getuid() == 0 {
+            #expect(chown(source, 1234, 5678) == 0)
+            expectedUID = 1234
+            expectedGID = 5678
+        }
+        let sink = MemorySink()
+        try ArchiveBuilder(ownership: .numeric).writeTar(
+            [ArchiveEntry(sourcePath: source, archiveName: "a.txt")], to: sink)
+        let uid = String(decoding: sink.bytes[108..<115], as: UTF8.self)
+        let gid = String(decoding: sink.bytes[116..<123], as: UTF8.self)
+        #expect(Int(uid, radix: 8) == expectedUID)
+        #expect(Int(gid, radix: 8) == expectedGID)
+        #expect(sink.bytes[265..<329].allSatisfy { $0 == 0 })
+    }
+}
