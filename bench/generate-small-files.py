@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write COUNT small files (200 B to 8 KiB of CSV-like text) into DIR, spread over 100 subdirectories."""
+"""Write COUNT small files (about 100 B to 4 KiB of CSV-like text) into DIR, spread over 100 subdirectories."""
 import os
 import random
 import sys
