@@ -49,12 +49,15 @@ let package = Package(
         .target(name: "StandIns", dependencies: ["Support", "CZlib"]),
         .target(name: "Remote", dependencies: ["Support"]),
         .target(name: "Demo", dependencies: ["StandIns", "Support"]),
+        .target(name: "Archive", dependencies: ["CZlib", "Support"]),
         .executableTarget(
             name: "nightshift",
             dependencies: [
                 "Agent", "Config", "Demo", "Schedules", "StandIns", "Support", "Notifiers", "Paperspace", "Hub",
             ]
         ),
+
+        .executableTarget(name: "nightshift-bench", dependencies: ["Archive", "Support"]),
 
         // Tests.
         .testTarget(name: "SupportTests", dependencies: ["Support"]),
@@ -66,6 +69,7 @@ let package = Package(
         .testTarget(name: "NotifiersTests", dependencies: ["Notifiers", "StandIns", "HTTP", "Support"]),
         .testTarget(name: "StandInsTests", dependencies: ["StandIns", "Support"]),
         .testTarget(name: "RemoteTests", dependencies: ["Remote", "Support"]),
+        .testTarget(name: "ArchiveTests", dependencies: ["Archive", "Support"]),
         .testTarget(
             name: "AgentTests",
             dependencies: [
