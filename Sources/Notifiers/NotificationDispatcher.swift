@@ -54,7 +54,8 @@ public struct NotifierSubscription: Sendable {
 /// daemon restart loses an alert.
 ///
 /// `enqueue` writes one outbox row per subscribed notifier and returns once the rows are committed. Each
-/// notifier has its own worker thread, so a slow or dead receiver never delays the others. A failed attempt is
+/// notifier has its own worker thread, so a slow or dead receiver never delays the others, and each sends its
+/// rows in the order they were added: a row waiting for a retry holds back the later rows of that notifier. A failed attempt is
 /// retried with backoff, or after the receiver's `Retry-After`, until it is delivered, rejected with a final
 /// status, or expired. A new dispatcher on the same outbox resumes every pending row. Delivery is at least once:
 /// a crash during an attempt sends that notification again, with the same event id.
@@ -306,16 +307,16 @@ public final class NotificationDispatcher: @unchecked Sendable {
         do {
             let receipt = try lane.subscription.notifier.deliver(notification)
             details["http.status"] = String(receipt.status)
-            self.record(entry, state: .delivered, attempts: attempts, error: nil)
             self.logger.info("Notification delivered", metadata: details)
+            self.record(entry, state: .delivered, attempts: attempts, error: nil)
             return
         } catch let error as NotifierError {
             failure = error
         } catch {
             // A notifier outside this module threw its own error type: its meaning is unknown, so it is final.
             details["error"] = "\(error)"
-            self.record(entry, state: .rejected, attempts: attempts, error: "\(error)")
             self.logFinalFailure("Notification delivery failed, not retrying", notification, details)
+            self.record(entry, state: .rejected, attempts: attempts, error: "\(error)")
             return
         }
 
@@ -324,13 +325,13 @@ public final class NotificationDispatcher: @unchecked Sendable {
             details["http.status"] = String(status)
         }
         guard failure.isRetryable else {
-            self.record(entry, state: .rejected, attempts: attempts, error: failure.description)
             self.logFinalFailure("Notification rejected by receiver, not retrying", notification, details)
+            self.record(entry, state: .rejected, attempts: attempts, error: failure.description)
             return
         }
         guard attempts < max(1, self.retry.maxAttempts) else {
-            self.record(entry, state: .expired, attempts: attempts, error: failure.description)
             self.logFinalFailure("Notification not delivered, attempts exhausted", notification, details)
+            self.record(entry, state: .expired, attempts: attempts, error: failure.description)
             return
         }
         let now = self.clock()
@@ -344,8 +345,8 @@ public final class NotificationDispatcher: @unchecked Sendable {
             self.condition.unlock()
         }
         if next >= entry.expiresAt {
-            self.record(entry, state: .expired, attempts: attempts, error: failure.description)
             self.logFinalFailure("Notification expired undelivered", notification, details)
+            self.record(entry, state: .expired, attempts: attempts, error: failure.description)
             return
         }
         details["retry.delay_s"] = String(format: "%.2f", delay)
@@ -362,8 +363,8 @@ public final class NotificationDispatcher: @unchecked Sendable {
         details["notifier"] = lane.name
         details["delivery.attempts"] = String(entry.attempts)
         details["notification.age_s"] = String(format: "%.0f", now.timeIntervalSince(entry.createdAt))
-        self.record(entry, state: .expired, attempts: entry.attempts, error: reason)
         self.logFinalFailure("Notification expired undelivered", entry.notification, details)
+        self.record(entry, state: .expired, attempts: entry.attempts, error: reason)
     }
 
     private func record(_ entry: OutboxEntry, state: NotificationOutbox.State, attempts: Int, error: String?) {

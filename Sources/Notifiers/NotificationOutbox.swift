@@ -96,7 +96,7 @@ public final class NotificationOutbox: @unchecked Sendable {
             )
             """
         )
-        try self.execute("CREATE INDEX IF NOT EXISTS outbox_due ON outbox(state, notifier, next_attempt_at, id)")
+        try self.execute("CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(state, notifier, id)")
     }
 
     deinit {
@@ -139,14 +139,13 @@ public final class NotificationOutbox: @unchecked Sendable {
         }
     }
 
-    /// Returns the pending entry of `notifier` that is due first: the earliest `next_attempt_at`, and among
-    /// equal times the oldest.
+    /// Returns the oldest pending entry of `notifier`, so each notifier sends events in the order they happened.
     public func nextPending(notifier: String) throws -> OutboxEntry? {
         try self.locked {
             try self.query(
                 """
                 SELECT id, notifier, notification, attempts, created_at, next_attempt_at, expires_at FROM outbox
-                WHERE state = 'pending' AND notifier = ? ORDER BY next_attempt_at, id LIMIT 1
+                WHERE state = 'pending' AND notifier = ? ORDER BY id LIMIT 1
                 """,
                 [.text(notifier)]
             ).first
