@@ -242,7 +242,7 @@ extension ConfigReader {
         return TelegramValues(token: botToken, chatId: chatId, threadId: threadId, apiURL: apiURL, parseMode: parseMode)
     }
 
-    /// Whether `token` has the shape of a Bot API token: the bot id, a colon and the secret part.
+    /// Returns whether `token` has the shape of a Bot API token: the bot id, a colon and the secret part.
     static func isTelegramToken(_ token: String) -> Bool {
         let parts = token.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, parts[0].allSatisfy(\.isASCII), parts[0].allSatisfy(\.isNumber),

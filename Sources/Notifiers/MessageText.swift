@@ -5,7 +5,7 @@ import Foundation
 /// Services count their limits in different units, so each call names the unit. A cut always falls between
 /// characters of the unescaped text, so an escape sequence or an entity is never split.
 public enum MessageText {
-    /// How a service counts the length of a text.
+    /// The unit in which a service counts the length of a text.
     public enum Unit: Sendable {
         /// UTF-16 code units, never fewer than the scalars or characters, so a safe count for JavaScript services.
         case utf16
@@ -84,7 +84,7 @@ public enum MessageText {
                     used = 0
                 }
                 lastBreak = nil
-                // A remaining tail can still be too long for the new character; flush it whole.
+                // A remaining tail can still leave no room for the new character, so it becomes a piece of its own.
                 if used + size > limit && !current.isEmpty {
                     pieces.append(current)
                     current = ""

@@ -2,7 +2,7 @@ import Foundation
 import HTTP
 import Support
 
-/// How patiently the dispatcher retries one delivery, and when it gives up.
+/// The retry schedule of one delivery and the time after which it is given up.
 public struct NotificationRetryPolicy: Sendable {
     /// The number of attempts in total, including the first.
     public var maxAttempts: Int
@@ -54,8 +54,8 @@ public struct NotifierSubscription: Sendable {
 /// daemon restart loses an alert.
 ///
 /// `enqueue` writes one outbox row per subscribed notifier and returns once the rows are committed. Each
-/// notifier has its own worker thread, so a slow or dead receiver never delays the others, and each sends its
-/// rows in the order they were added: a row waiting for a retry holds back the later rows of that notifier. A failed attempt is
+/// notifier has its own worker thread, so a slow or dead receiver never delays the others. Each worker sends its
+/// rows in the order they were added, so a row waiting for a retry holds back the later rows of that notifier. A failed attempt is
 /// retried with backoff, or after the receiver's `Retry-After`, until it is delivered, rejected with a final
 /// status, or expired. A new dispatcher on the same outbox resumes every pending row. Delivery is at least once:
 /// a crash during an attempt sends that notification again, with the same event id.
@@ -73,7 +73,7 @@ public final class NotificationDispatcher: @unchecked Sendable {
     private let outbox: NotificationOutbox
     private let clock: @Sendable () -> Date
     private let lanes: [Lane]
-    /// Guards `generation`, `stopping`, `running` and `pausedUntil`; workers wait on it for new work and flush
+    /// Guards `generation`, `stopping`, `running` and `pausedUntil`. Workers wait on it for new work, and flush
     /// waits on it for progress.
     private let condition = NSCondition()
     /// Increases on every enqueue, so a worker that looked for work just before it does not sleep past it.
@@ -186,7 +186,7 @@ public final class NotificationDispatcher: @unchecked Sendable {
         return added
     }
 
-    /// The same as `enqueue(_:to:)`, for callers written before the outbox existed.
+    /// Enqueues `notification` as `enqueue(_:to:)` does, for callers written before the outbox existed.
     public func send(_ notification: RunNotification, to names: [String]? = nil) {
         self.enqueue(notification, to: names)
     }

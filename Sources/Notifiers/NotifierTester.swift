@@ -19,7 +19,7 @@ public struct NotifierTestResult: Sendable, CustomStringConvertible {
     public var answer: String
     /// The receiver's `Retry-After` in seconds, when it sent one.
     public var retryAfter: Double?
-    /// What to do about a failure, or nil when the message was delivered.
+    /// The fix for a failure, or nil when the message was delivered.
     public var fix: String?
 
     /// The sysexits(3) code: 0 delivered, 65 when the settings are invalid, 69 when the receiver rejected the
@@ -45,8 +45,8 @@ public struct NotifierTestResult: Sendable, CustomStringConvertible {
     }
 }
 
-/// Sends one test message through a notifier at once, without the outbox and without retries, and reports
-/// what the receiver answered.
+/// Sends one test message through a notifier at once, without the outbox and without retries, and returns
+/// the receiver's response.
 public enum NotifierTester {
     /// Returns the test notification: a `run_succeeded` event of job `nightshift-test` marked as a test, with
     /// an event id unique to `now`, so a receiver that drops duplicates still shows it.

@@ -16,8 +16,8 @@ public struct TeamsNotifier: Notifier, CustomStringConvertible, CustomDebugStrin
 
     /// Characters that the Teams markdown subset in TextBlock and FactSet text reads as formatting.
     ///
-    /// NOTE: Teams documents no escape rule for card markdown; a backslash before these characters showed them
-    /// as is in CommonMark renderers, but this is not checked against Teams itself.
+    /// NOTE: Teams documents no escape rule for card markdown. CommonMark shows a character after a backslash
+    /// as is, but this escaping is not checked against Teams itself.
     static let markdownSpecials: Set<Character> = ["\\", "*", "_", "[", "]", "(", ")", "~", "`", "#", ">", "-", "+"]
 
     public let name: String

@@ -1,15 +1,15 @@
 import Foundation
 import Support
 
-/// The rules of one chat service as its stand-in applies them: what it accepts and how it answers.
+/// The rules of one chat service as its stand-in applies them: the requests it accepts and its responses.
 public protocol ChatServiceRules: Sendable {
     /// Returns nil when the real service would accept `request`, or the response with which it rejects it.
     func check(_ request: HTTPRequest) -> HTTPResponse?
-    /// The response to an accepted request.
+    /// Returns the response to an accepted request.
     func success(for request: HTTPRequest) -> HTTPResponse
-    /// The service's answer to a request over its rate limit, asking to wait `retryAfter` seconds.
+    /// Returns the service's response to a request over its rate limit, which asks to wait `retryAfter` seconds.
     func rateLimited(retryAfter: Double) -> HTTPResponse
-    /// The service's answer when it fails internally.
+    /// Returns the service's response when it fails internally.
     func serverError() -> HTTPResponse
 }
 

@@ -2,9 +2,9 @@ import Foundation
 
 /// Discord's execute-webhook endpoint, `POST /api/webhooks/<id>/<token>[?wait=true]`, as a stand-in applies it.
 ///
-/// It checks the documented limits: `content` up to 2000 characters, up to 10 embeds, and in each embed a title
-/// up to 256, a description up to 4096, up to 25 fields with a non-empty name up to 256 and value up to 1024, a
-/// footer up to 2048, and at most 6000 characters in all embeds together. It answers 204, or 200 with the
+/// It checks the documented limits. `content` has up to 2000 characters and a message up to 10 embeds. Each
+/// embed has a title up to 256, a description up to 4096, up to 25 fields with a non-empty name up to 256 and
+/// value up to 1024, and a footer up to 2048. All embeds together have at most 6000 characters. It answers 204, or 200 with the
 /// message with `wait=true`, and rate limits with 429, JSON `retry_after` in seconds and `Retry-After`.
 public struct DiscordWebhookRules: ChatServiceRules {
     public let webhookId: String
@@ -15,7 +15,7 @@ public struct DiscordWebhookRules: ChatServiceRules {
         self.token = token
     }
 
-    /// The webhook's URL on `receiver`.
+    /// Returns the webhook's URL on `receiver`.
     public func url(on receiver: ChatServiceReceiver) -> String {
         "\(receiver.baseURL)/api/webhooks/\(self.webhookId)/\(self.token)"
     }
@@ -40,6 +40,7 @@ public struct DiscordWebhookRules: ChatServiceRules {
         else {
             return .json(400, ["message": "Cannot send an empty message", "code": 50006])
         }
+
         let content = DiscordWebhookRules.length(body["content"])
         if content > 2000 {
             return DiscordWebhookRules.invalid("content", "Must be 2000 or fewer in length.")
@@ -51,6 +52,7 @@ public struct DiscordWebhookRules: ChatServiceRules {
         if embeds.count > 10 {
             return DiscordWebhookRules.invalid("embeds", "Must be 10 or fewer in length.")
         }
+
         var total = 0
         for embed in embeds {
             let title = DiscordWebhookRules.length(embed["title"])
@@ -76,6 +78,7 @@ public struct DiscordWebhookRules: ChatServiceRules {
                 total += name + value
             }
         }
+
         if total > 6000 {
             return DiscordWebhookRules.invalid("embeds", "Embed size exceeds maximum size of 6000")
         }

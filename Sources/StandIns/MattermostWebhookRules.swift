@@ -14,7 +14,7 @@ public struct MattermostWebhookRules: ChatServiceRules {
         self.maxPostLength = maxPostLength
     }
 
-    /// The webhook's URL on `receiver`.
+    /// Returns the webhook's URL on `receiver`.
     public func url(on receiver: ChatServiceReceiver) -> String {
         "\(receiver.baseURL)/hooks/\(self.key)"
     }

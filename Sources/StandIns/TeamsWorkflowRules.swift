@@ -14,7 +14,7 @@ public struct TeamsWorkflowRules: ChatServiceRules {
         self.signature = signature
     }
 
-    /// The workflow's URL on `receiver`.
+    /// Returns the workflow's URL on `receiver`.
     public func url(on receiver: ChatServiceReceiver) -> String {
         "\(receiver.baseURL)/workflows/abc123/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers"
             + "%2Fmanual%2Frun&sv=1.0&sig=\(self.signature)"
@@ -34,6 +34,7 @@ public struct TeamsWorkflowRules: ChatServiceRules {
         guard let body = request.jsonBody as? [String: Any] else {
             return TeamsWorkflowRules.error(400, "InvalidRequestContent", "The request content is not valid JSON")
         }
+
         if body["@type"] != nil {
             return TeamsWorkflowRules.error(400, "InvalidTemplate", "Property 'type' must be 'AdaptiveCard'")
         }
@@ -42,6 +43,7 @@ public struct TeamsWorkflowRules: ChatServiceRules {
         else {
             return TeamsWorkflowRules.error(400, "InvalidTemplate", "The message must have attachments")
         }
+
         for attachment in attachments {
             let content = attachment["content"] as? [String: Any]
             guard attachment["contentType"] as? String == "application/vnd.microsoft.card.adaptive",

@@ -115,19 +115,15 @@ public struct TelegramBotRules: ChatServiceRules {
                 index = text.index(after: semicolon)
                 continue
             }
-            if character == ">" {
-                visible.append(character)
-            } else {
-                visible.append(character)
-            }
+            visible.append(character)
             index = text.index(after: index)
         }
         guard open.isEmpty else { return .failure("Can't find end tag corresponding to start tag \"\(open[0])\"") }
         return .success(visible)
     }
 
-    /// Returns the visible text of a MarkdownV2 message, or why it does not parse. It knows bold, italic,
-    /// underline, strikethrough and spoiler markup; links and code are not used by nightshift and are rejected.
+    /// Returns the visible text of a MarkdownV2 message, or why it does not parse. It parses bold, italic,
+    /// underline, strikethrough and spoiler markup. It rejects links and code, which nightshift does not send.
     public static func parseMarkdownV2(_ text: String) -> TelegramBotRules.Parsed {
         var visible = ""
         var open: [String] = []
