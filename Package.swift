@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "Schedules", dependencies: []),
         .target(name: "Paperspace", dependencies: ["HTTP", "Support"]),
         .target(name: "Hub", dependencies: ["HTTP", "Support"]),
-        .target(name: "Notifiers", dependencies: ["HTTP", "Support"]),
+        .target(name: "Notifiers", dependencies: ["CSQLite", "HTTP", "Support"]),
         .target(
             name: "Agent",
             dependencies: ["CSQLite", "Config", "Schedules", "Paperspace", "Hub", "Notifiers", "Support", "HTTP"]

@@ -152,7 +152,7 @@ public struct NotifierEventSink: RunEventSink {
             reason: kind == .succeeded ? nil : reason,
             modelCommitURL: record.modelCommitURL
         )
-        self.dispatcher.send(notification, to: job.notify.isEmpty ? nil : job.notify)
+        self.dispatcher.enqueue(notification, to: job.notify.isEmpty ? nil : job.notify)
     }
 }
 
@@ -238,28 +238,19 @@ public struct Runtime: Sendable {
             http: http,
             logger: logger.with(["component": "hub"])
         )
-        var notifiers: [(notifier: any Notifier, events: Set<RunEventKind>)] = []
-        for settings in configuration.notifiers {
-            let notifierHTTP = HTTPClient(
-                totalTimeout: settings.timeout,
-                logger: logger.with(["component": "notifier"])
+        let subscriptions = try configuration.notifiers.map { settings in
+            NotifierSubscription(
+                notifier: try Runtime.makeNotifier(settings, logger: logger),
+                events: settings.events,
+                expiry: settings.expireAfter
             )
-            switch settings.kind {
-            case .slack:
-                notifiers.append(
-                    (SlackNotifier(name: settings.name, url: settings.url.value, http: notifierHTTP), settings.events)
-                )
-            case .webhook:
-                let notifier = try WebhookNotifier(
-                    name: settings.name,
-                    url: settings.url.value,
-                    secret: settings.signingSecret?.value,
-                    http: notifierHTTP
-                )
-                notifiers.append((notifier, settings.events))
-            }
         }
-        let dispatcher = NotificationDispatcher(notifiers: notifiers, logger: logger.with(["component": "notify"]))
+        let outbox = try NotificationOutbox(path: configuration.stateDirectory + "/outbox.sqlite")
+        let dispatcher = NotificationDispatcher(
+            subscriptions: subscriptions,
+            outbox: outbox,
+            logger: logger.with(["component": "notify"])
+        )
         return Runtime(
             configuration: configuration,
             machines: PaperspaceMachineService(client: paperspace),
@@ -272,5 +263,49 @@ public struct Runtime: Sendable {
                 sync: HubSync(client: hub, cacheDirectory: configuration.stateDirectory + "/hash-cache")
             )
         )
+    }
+
+    /// Builds the notifier that `settings` describes, with its own HTTP client and timeout. Also used by
+    /// `nightshift notify test`. Throws `NotifierError.invalidSettings` for settings the loader cannot check.
+    public static func makeNotifier(_ settings: NotifierSettings, logger: Logger) throws -> any Notifier {
+        let http = HTTPClient(totalTimeout: settings.timeout, logger: logger.with(["component": "notifier"]))
+        let url = settings.url?.value ?? ""
+        switch settings.kind {
+        case .slack:
+            return SlackNotifier(name: settings.name, url: url, http: http)
+        case .webhook:
+            return try WebhookNotifier(name: settings.name, url: url, secret: settings.signingSecret?.value, http: http)
+        case .discord:
+            return DiscordNotifier(name: settings.name, url: url, username: settings.username, http: http)
+        case .telegram:
+            return TelegramNotifier(
+                name: settings.name,
+                botToken: settings.botToken?.value ?? "",
+                chatId: settings.chatId ?? "",
+                parseMode: settings.parseMode == .markdownv2 ? .markdownV2 : .html,
+                messageThreadId: settings.messageThreadId,
+                apiURL: settings.apiURL ?? TelegramNotifier.defaultAPIURL,
+                http: http
+            )
+        case .teams:
+            return TeamsNotifier(name: settings.name, url: url, http: http)
+        case .mattermost:
+            return MattermostNotifier(
+                name: settings.name,
+                url: url,
+                channel: settings.channel,
+                username: settings.username,
+                http: http
+            )
+        case .ntfy:
+            return try NtfyNotifier(
+                name: settings.name,
+                topicURL: url,
+                token: settings.accessToken?.value,
+                priority: settings.priority ?? 3,
+                tags: settings.tags,
+                http: http
+            )
+        }
     }
 }

@@ -141,34 +141,98 @@ public struct NotifierSettings: Sendable {
         case slack
         /// A generic JSON webhook signed with HMAC-SHA256 in the Standard Webhooks manner.
         case webhook
+        /// A Discord channel webhook.
+        case discord
+        /// A Telegram chat, through the Bot API.
+        case telegram
+        /// A Microsoft Teams channel, through a Workflows (Power Automate) webhook.
+        case teams
+        /// A Mattermost incoming webhook.
+        case mattermost
+        /// An ntfy topic.
+        case ntfy
+    }
+
+    /// The parse mode of a Telegram message.
+    public enum TelegramParseMode: String, Sendable, CaseIterable {
+        case html
+        case markdownv2
     }
 
     public var name: String
     public var kind: Kind
-    /// The webhook URL, from `url` or `url_file`. It is a secret: Slack's URL is its own credential.
-    public var url: Secret
+    /// The webhook or topic URL, from `url` or `url_file`. It is a secret, because most of these URLs are
+    /// their own credential. Nil only for `telegram`, which takes `bot_token` instead.
+    public var url: Secret?
     /// The signing secret of a `webhook` notifier, from `secret` or `secret_file`.
     public var signingSecret: Secret?
+    /// The bot token of a `telegram` notifier, from `bot_token` or `bot_token_file`.
+    public var botToken: Secret?
+    /// The chat of a `telegram` notifier: a numeric id or an `@channel` name.
+    public var chatId: String?
+    /// The topic of a Telegram forum group, from `message_thread_id`.
+    public var messageThreadId: Int?
+    /// The Bot API server of a `telegram` notifier, from `api_url`. Default `https://api.telegram.org`.
+    public var apiURL: String?
+    /// The parse mode of a `telegram` notifier. Default `html`.
+    public var parseMode: TelegramParseMode
+    /// The access token of an `ntfy` notifier, from `token` or `token_file`.
+    public var accessToken: Secret?
+    /// The priority (1 to 5) of routine events of an `ntfy` notifier. Default 3.
+    public var priority: Int?
+    /// Extra ntfy tags, shown as emoji or text next to the title.
+    public var tags: [String]
+    /// The display name of a `discord` or `mattermost` post, from `username`.
+    public var username: String?
+    /// The channel a `mattermost` post goes to instead of the webhook's default, from `channel`.
+    public var channel: String?
     /// The events this notifier receives. Default: all of them.
     public var events: Set<RunEventKind>
     /// Seconds allowed for one delivery attempt. Default 10.
     public var timeout: Double
+    /// Seconds after which an undelivered notification is given up, from `expire_after`. Default 24 hours.
+    public var expireAfter: Double
 
     public init(
         name: String,
         kind: Kind,
-        url: Secret,
+        url: Secret?,
         signingSecret: Secret? = nil,
+        botToken: Secret? = nil,
+        chatId: String? = nil,
+        messageThreadId: Int? = nil,
+        apiURL: String? = nil,
+        parseMode: TelegramParseMode = .html,
+        accessToken: Secret? = nil,
+        priority: Int? = nil,
+        tags: [String] = [],
+        username: String? = nil,
+        channel: String? = nil,
         events: Set<RunEventKind> = Set(RunEventKind.allCases),
-        timeout: Double = 10
+        timeout: Double = 10,
+        expireAfter: Double = NotifierSettings.defaultExpireAfter
     ) {
         self.name = name
         self.kind = kind
         self.url = url
         self.signingSecret = signingSecret
+        self.botToken = botToken
+        self.chatId = chatId
+        self.messageThreadId = messageThreadId
+        self.apiURL = apiURL
+        self.parseMode = parseMode
+        self.accessToken = accessToken
+        self.priority = priority
+        self.tags = tags
+        self.username = username
+        self.channel = channel
         self.events = events
         self.timeout = timeout
+        self.expireAfter = expireAfter
     }
+
+    /// 24 hours: an alert older than a day is rarely still worth a message.
+    public static let defaultExpireAfter: Double = 86_400
 }
 
 /// The `machine:` section of a training job.

@@ -109,12 +109,13 @@ func postOnce(
     url: String,
     headers: [(name: String, value: String)],
     body: Data,
-    http: HTTPClient
+    http: HTTPClient,
+    contentType: String = "application/json"
 ) throws -> HTTPClientResponse {
     let request = HTTPClientRequest(
         method: "POST",
         url: url,
-        headers: headers + [("Content-Type", "application/json")],
+        headers: headers + [("Content-Type", contentType)],
         body: body,
         displayURL: redactedURL(url)
     )
@@ -141,10 +142,15 @@ func postOnce(
 
 /// Returns the receipt for a 2xx response, or throws `retryableStatus` for 429 and 5xx (with `Retry-After`) and
 /// `rejected` for any other status, with the fix that `fix` gives for the status and response snippet.
+///
+/// `bodyRetryAfter` reads a wait in seconds from a response body, for services that send it in JSON
+/// (Discord's `retry_after`, Telegram's `parameters.retry_after`). It wins over the header, which some
+/// services round to whole seconds.
 func receipt(
     for response: HTTPClientResponse,
     notifier: String,
     displayURL: String,
+    bodyRetryAfter: (Data) -> Double? = { _ in nil },
     fix: (Int, String) -> String
 ) throws -> DeliveryReceipt {
     let snippet = DeliveryReceipt.snippet(of: response.body)
@@ -157,7 +163,8 @@ func receipt(
             displayURL: displayURL,
             status: response.status,
             response: snippet,
-            retryAfter: parseRetryAfter(response.header("Retry-After"))
+            retryAfter: bodyRetryAfter(response.body).map { max(0, $0) }
+                ?? parseRetryAfter(response.header("Retry-After"))
         )
     }
     throw NotifierError.rejected(
@@ -167,4 +174,42 @@ func receipt(
         response: snippet,
         fix: fix(response.status, snippet)
     )
+}
+
+/// Returns the number at `path` in a JSON object body, such as `["parameters", "retry_after"]`, or nil.
+func jsonNumber(in body: Data, at path: [String]) -> Double? {
+    guard var value = try? JSONSerialization.jsonObject(with: body) else { return nil }
+    for key in path {
+        guard let object = value as? [String: Any], let next = object[key] else { return nil }
+        value = next
+    }
+    if let number = value as? NSNumber, !(value is Bool) {
+        return number.doubleValue
+    }
+    return nil
+}
+
+/// Returns `object` as JSON bytes with sorted keys and unescaped slashes, or throws `encodingFailed`.
+func encodeJSON(_ object: Any, notifier: String) throws -> Data {
+    do {
+        return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+    } catch {
+        throw NotifierError.encodingFailed(notifier: notifier, message: "\(error)")
+    }
+}
+
+/// Sends `parts` one after another and returns the receipt of the last. A failure of any part throws, so the
+/// whole delivery is retried.
+///
+/// NOTE: a retry after part two or later failed sends the earlier parts again. Each part names the event id,
+/// so a reader can tell the repeat.
+func deliverParts(_ parts: [Data], send: (Data) throws -> DeliveryReceipt) throws -> DeliveryReceipt {
+    var last: DeliveryReceipt? = nil
+    for part in parts {
+        last = try send(part)
+    }
+    guard let last else {
+        preconditionFailure("a message has at least one part")
+    }
+    return last
 }

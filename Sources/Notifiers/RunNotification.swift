@@ -27,6 +27,14 @@ public struct RunNotification: Sendable, Codable, Equatable {
     public var reason: String?
     /// The Hub commit that contains the trained model.
     public var modelCommitURL: String?
+    /// The step of the training script that failed, such as `train`, when the status record names one.
+    public var failedStep: String?
+    /// The fire time a missed or skipped run was scheduled for.
+    public var scheduledAt: Date?
+    /// The budget in US dollars that a `budget_warning` refers to.
+    public var budgetUSD: Double?
+    /// Whether this is a test message from `NotifierTester`, not a real run event. Encoded only when true.
+    public var isTest: Bool
 
     enum CodingKeys: String, CodingKey {
         case eventId = "event_id"
@@ -41,6 +49,10 @@ public struct RunNotification: Sendable, Codable, Equatable {
         case failedState = "failed_state"
         case reason
         case modelCommitURL = "model_commit_url"
+        case failedStep = "failed_step"
+        case scheduledAt = "scheduled_at"
+        case budgetUSD = "budget_usd"
+        case isTest = "test"
     }
 
     /// Creates a notification. `eventId` defaults to `RunNotification.eventId(runId:kind:)`.
@@ -56,7 +68,11 @@ public struct RunNotification: Sendable, Codable, Equatable {
         estimatedCostUSD: Double? = nil,
         failedState: String? = nil,
         reason: String? = nil,
-        modelCommitURL: String? = nil
+        modelCommitURL: String? = nil,
+        failedStep: String? = nil,
+        scheduledAt: Date? = nil,
+        budgetUSD: Double? = nil,
+        isTest: Bool = false
     ) {
         self.eventId = eventId ?? RunNotification.eventId(runId: runId, kind: kind)
         self.kind = kind
@@ -70,6 +86,52 @@ public struct RunNotification: Sendable, Codable, Equatable {
         self.failedState = failedState
         self.reason = reason
         self.modelCommitURL = modelCommitURL
+        self.failedStep = failedStep
+        self.scheduledAt = scheduledAt
+        self.budgetUSD = budgetUSD
+        self.isTest = isTest
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.eventId = try container.decode(String.self, forKey: .eventId)
+        self.kind = try container.decode(RunEventKind.self, forKey: .kind)
+        self.job = try container.decode(String.self, forKey: .job)
+        self.runId = try container.decode(String.self, forKey: .runId)
+        self.occurredAt = try container.decode(Date.self, forKey: .occurredAt)
+        self.machineId = try container.decodeIfPresent(String.self, forKey: .machineId)
+        self.machineType = try container.decodeIfPresent(String.self, forKey: .machineType)
+        self.durationSeconds = try container.decodeIfPresent(Double.self, forKey: .durationSeconds)
+        self.estimatedCostUSD = try container.decodeIfPresent(Double.self, forKey: .estimatedCostUSD)
+        self.failedState = try container.decodeIfPresent(String.self, forKey: .failedState)
+        self.reason = try container.decodeIfPresent(String.self, forKey: .reason)
+        self.modelCommitURL = try container.decodeIfPresent(String.self, forKey: .modelCommitURL)
+        self.failedStep = try container.decodeIfPresent(String.self, forKey: .failedStep)
+        self.scheduledAt = try container.decodeIfPresent(Date.self, forKey: .scheduledAt)
+        self.budgetUSD = try container.decodeIfPresent(Double.self, forKey: .budgetUSD)
+        self.isTest = try container.decodeIfPresent(Bool.self, forKey: .isTest) ?? false
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(self.eventId, forKey: .eventId)
+        try container.encode(self.kind, forKey: .kind)
+        try container.encode(self.job, forKey: .job)
+        try container.encode(self.runId, forKey: .runId)
+        try container.encode(self.occurredAt, forKey: .occurredAt)
+        try container.encodeIfPresent(self.machineId, forKey: .machineId)
+        try container.encodeIfPresent(self.machineType, forKey: .machineType)
+        try container.encodeIfPresent(self.durationSeconds, forKey: .durationSeconds)
+        try container.encodeIfPresent(self.estimatedCostUSD, forKey: .estimatedCostUSD)
+        try container.encodeIfPresent(self.failedState, forKey: .failedState)
+        try container.encodeIfPresent(self.reason, forKey: .reason)
+        try container.encodeIfPresent(self.modelCommitURL, forKey: .modelCommitURL)
+        try container.encodeIfPresent(self.failedStep, forKey: .failedStep)
+        try container.encodeIfPresent(self.scheduledAt, forKey: .scheduledAt)
+        try container.encodeIfPresent(self.budgetUSD, forKey: .budgetUSD)
+        if self.isTest {
+            try container.encode(true, forKey: .isTest)
+        }
     }
 
     /// Returns the event id `<runId>:<kind>`. It uses no `.` because Standard Webhooks signs
@@ -89,13 +151,20 @@ public struct RunNotification: Sendable, Codable, Equatable {
         case .started: "started"
         case .succeeded: "succeeded"
         case .failed: "failed"
+        case .missed: "missed"
+        case .skipped: "skipped, still running"
         case .teardownFailed: "teardown failed"
+        case .budgetWarning: "budget warning"
         }
     }
 
-    /// A short heading, such as `weekly-train succeeded`. Urgent events start with `ACTION NEEDED:`.
+    /// A short heading, such as `weekly-train succeeded`. Urgent events start with `ACTION NEEDED:` and test
+    /// messages with `TEST:`.
     public var title: String {
         let heading = "\(self.job) \(self.outcome)"
+        if self.isTest {
+            return "TEST: \(heading)"
+        }
         return self.isUrgent ? "ACTION NEEDED: \(heading)" : heading
     }
 
@@ -105,21 +174,39 @@ public struct RunNotification: Sendable, Codable, Equatable {
     public var summary: String {
         let run = "\(self.job) run \(self.runId)"
         let details = self.detailsInParentheses
+        let prefix = self.isTest ? "nightshift TEST: " : "nightshift: "
+        return prefix + self.summaryBody(run: run, details: details)
+    }
+
+    private func summaryBody(run: String, details: String) -> String {
         switch self.kind {
         case .started:
-            return "nightshift: \(run) started\(details)"
+            return "\(run) started\(details)"
         case .succeeded:
             let duration = self.durationSeconds.map { " in \(RunNotification.formatDuration($0))" } ?? ""
-            return "nightshift: \(run) succeeded\(duration)\(details)"
+            return "\(run) succeeded\(duration)\(details)"
         case .failed:
+            let step = self.failedStep.map { " at step \($0)" } ?? ""
             let state = self.failedState.map { " in state \($0)" } ?? ""
             let duration = self.durationSeconds.map { " after \(RunNotification.formatDuration($0))" } ?? ""
             let reason = self.reason.map { ": \($0)" } ?? ""
-            return "nightshift: \(run) failed\(state)\(duration)\(details)\(reason)"
+            return "\(run) failed\(step)\(state)\(duration)\(details)\(reason)"
+        case .missed:
+            let when = self.scheduledAt.map { " scheduled for \(RunNotification.formatTime($0))" } ?? ""
+            let reason = self.reason.map { ": \($0)" } ?? ""
+            return "\(self.job) missed the run\(when)\(reason)"
+        case .skipped:
+            let when = self.scheduledAt.map { " at \(RunNotification.formatTime($0))" } ?? ""
+            return "\(self.job) skipped the fire time\(when) because run \(self.runId) is still running"
+        case .budgetWarning:
+            let spent = self.estimatedCostUSD.map { " has cost \(RunNotification.formatCost($0))" } ?? ""
+            let budget = self.budgetUSD.map { " of its \(RunNotification.formatDollars($0)) budget" } ?? ""
+            let reason = self.reason.map { ": \($0)" } ?? ""
+            return "\(run)\(spent)\(budget)\(reason)"
         case .teardownFailed:
             let machine = self.machineId.map { "machine \($0)" } ?? "the machine"
             let reason = self.reason.map { ": \($0)" } ?? ""
-            return "nightshift: ACTION NEEDED: \(machine) may still be running and billing. "
+            return "ACTION NEEDED: \(machine) may still be running and billing. "
                 + "\(run) could not confirm teardown\(reason)"
         }
     }
@@ -149,6 +236,49 @@ public struct RunNotification: Sendable, Codable, Equatable {
             return "\(minutes)m " + String(format: "%02ds", remainder)
         }
         return "\(remainder)s"
+    }
+
+    /// Formats a date as ISO 8601 in UTC, such as `2027-12-04T03:00:00Z`.
+    public static func formatTime(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: date)
+    }
+
+    /// The facts of this notification as labelled values, in display order, for notifiers that show fields.
+    /// Only the values the notification has are listed.
+    public var facts: [(label: String, value: String)] {
+        var facts: [(label: String, value: String)] = []
+        func add(_ label: String, _ value: String?) {
+            if let value { facts.append((label, value)) }
+        }
+        add("Job", self.job)
+        add("Run id", self.runId)
+        add("Outcome", self.outcome)
+        add("Scheduled for", self.scheduledAt.map(RunNotification.formatTime))
+        add("Duration", self.durationSeconds.map(RunNotification.formatDuration))
+        add("Machine", self.machineText)
+        add("Estimated cost", self.estimatedCostUSD.map(RunNotification.formatCost))
+        add("Budget", self.budgetUSD.map(RunNotification.formatDollars))
+        add("Failed step", self.failedStep)
+        add("Failed in state", self.failedState)
+        add("Reason", self.reason)
+        return facts
+    }
+
+    /// The machine type and id as `A4000 (psabc123)`, or whichever of them is known.
+    public var machineText: String? {
+        switch (self.machineType, self.machineId) {
+        case (let type?, let id?): "\(type) (\(id))"
+        case (let type?, nil): type
+        case (nil, let id?): id
+        case (nil, nil): nil
+        }
+    }
+
+    /// Formats an amount as `$12.50`.
+    public static func formatDollars(_ dollars: Double) -> String {
+        "$" + String(format: "%.2f", dollars)
     }
 
     /// Formats an estimated cost as `~$0.78`. The tilde marks the value as an estimate.

@@ -117,7 +117,10 @@ public enum SlackMessage {
         case .started: ":arrow_forward:"
         case .succeeded: ":white_check_mark:"
         case .failed: ":x:"
+        case .missed: ":alarm_clock:"
+        case .skipped: ":fast_forward:"
         case .teardownFailed: ":rotating_light:"
+        case .budgetWarning: ":warning:"
         }
     }
 
