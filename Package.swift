@@ -54,6 +54,7 @@ let package = Package(
             name: "nightshift",
             dependencies: [
                 "Agent", "Config", "Demo", "Schedules", "StandIns", "Support", "Notifiers", "Paperspace", "Hub",
+                "Archive", "Remote", "HTTP",
             ]
         ),
 

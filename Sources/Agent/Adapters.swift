@@ -185,7 +185,7 @@ public struct NotifierUploadSink: UploadEventSink {
             reason: reason,
             modelCommitURL: result.summary?.commitURL
         )
-        self.dispatcher.send(notification, to: job.notify.isEmpty ? nil : job.notify)
+        self.dispatcher.enqueue(notification, to: job.notify.isEmpty ? nil : job.notify)
     }
 }
 

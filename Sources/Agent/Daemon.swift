@@ -1,5 +1,6 @@
 import Config
 import Foundation
+import Notifiers
 import Schedules
 import Support
 
@@ -365,40 +366,28 @@ public final class Daemon: @unchecked Sendable {
 
     /// Runs the scheduler until `stop` is raised, then waits for every active run's teardown.
     ///
-    /// It sleeps until the earliest next fire time. Each sleep lasts at most `maxSleep` seconds, so that a
-    /// wall-clock jump is noticed and runs left behind by a dead `nightshift start` are adopted within a minute.
+    /// Each wake asks every job's `ScheduleTracker` what is due, so a wall-clock jump or a resume from suspend
+    /// neither doubles a run nor skips one silently: missed fires go through the job's catch-up policy and are
+    /// logged. Each sleep lasts at most `maxSleep` seconds, so that a jump is noticed and runs left behind by a
+    /// dead `nightshift start` are adopted within a minute.
     public func runScheduler(maxSleep: Double = 60) {
-        let configuration = self.runtime.configuration
-        var entries: [(name: String, expression: String, zone: String, fire: (Date) -> Void)] = []
-        for job in configuration.jobs {
-            entries.append((job.name, job.schedule, job.timeZone, { [self] now in self.startRun(of: job, at: now) }))
-        }
-        for job in configuration.uploads {
-            entries.append((job.name, job.schedule, job.timeZone, { [self] now in self.startUpload(of: job, at: now) }))
-        }
-        var schedules: [(name: String, schedule: CronSchedule, zone: TimeZone, fire: (Date) -> Void)] = []
-        for entry in entries {
-            guard let schedule = try? CronSchedule(parsing: entry.expression),
-                let zone = TimeZone(identifier: entry.zone)
-            else {
-                self.logger.error(
-                    "Job has an invalid schedule and will not run",
-                    metadata: ["job": entry.name, "schedule": entry.expression]
-                )
-                continue
-            }
-            schedules.append((entry.name, schedule, zone, entry.fire))
-        }
-        var nextFire: [String: Date] = [:]
-        let start = Date()
-        for entry in schedules {
-            nextFire[entry.name] = entry.schedule.nextFire(after: start, in: entry.zone)
-            self.logger.info(
-                "Job scheduled",
-                metadata: ["job": entry.name, "next_fire": nextFire[entry.name].map(Daemon.iso) ?? "never"]
+        let jobs = self.scheduledJobs()
+        let lastFires: [String: Date]
+        do {
+            lastFires = try self.runtime.journal.lastFireTimes()
+        } catch {
+            self.logger.error(
+                "Reading the last fire times failed; no missed run is caught up",
+                metadata: ["error": "\(error)"]
             )
+            lastFires = [:]
         }
-        self.logger.notice("Scheduler started", metadata: ["jobs": "\(schedules.count)"])
+        var trackers: [String: ScheduleTracker] = [:]
+        for job in jobs {
+            trackers[job.name] = ScheduleTracker(timing: job.timing, lastFire: lastFires[job.name])
+        }
+        var queued: Set<String> = []
+        self.logger.notice("Scheduler started", metadata: ["jobs": "\(jobs.count)"])
 
         while !self.stop.isRaised {
             do {
@@ -406,23 +395,39 @@ public final class Daemon: @unchecked Sendable {
             } catch {
                 self.logger.error("Reading the journal for unowned runs failed", metadata: ["error": "\(error)"])
             }
-            let now = Date()
-            for entry in schedules {
-                guard let due = nextFire[entry.name], due <= now else { continue }
-                self.logger.notice("Schedule fired", metadata: ["job": entry.name, "fire_time": Daemon.iso(due)])
-                do {
-                    try self.runtime.journal.recordFire(job: entry.name, scheduledAt: due, firedAt: now)
-                } catch {
-                    self.logger.error(
-                        "Journal write of the fire time failed",
-                        metadata: ["job": entry.name, "error": "\(error)"]
+            let reading = ClockReading.now()
+            var earliest: Date? = nil
+            var clockEventLogged = false
+            for job in jobs {
+                guard var tracker = trackers[job.name] else { continue }
+                let firstWake = tracker.previous == nil
+                let step = tracker.wake(at: reading)
+                trackers[job.name] = tracker
+                if !clockEventLogged {
+                    self.logClockEvent(step.clockEvent)
+                    clockEventLogged = true
+                }
+                if firstWake {
+                    self.logger.info(
+                        "Job scheduled",
+                        metadata: [
+                            "job": job.name, "next_fire": step.decision.nextDue.map(Daemon.iso) ?? "never",
+                            "last_fire": lastFires[job.name].map(Daemon.iso) ?? "none",
+                        ]
                     )
                 }
-                entry.fire(now)
-                nextFire[entry.name] = entry.schedule.nextFire(after: max(due, now), in: entry.zone)
+                self.handle(step.decision, of: job, at: reading.wall, queued: &queued)
+                if queued.contains(job.name), !self.isActive(job.name) {
+                    queued.remove(job.name)
+                    self.logger.notice("Queued run starting", metadata: ["job": job.name])
+                    job.start(reading.wall)
+                }
+                if let next = step.decision.nextDue {
+                    earliest = min(earliest ?? next, next)
+                }
             }
-            let earliest = nextFire.values.min() ?? Date.distantFuture
-            let sleep = min(maxSleep, max(0, earliest.timeIntervalSinceNow))
+            var sleep = min(maxSleep, max(0, (earliest ?? .distantFuture).timeIntervalSinceNow))
+            if !queued.isEmpty { sleep = min(sleep, 5) }
             if self.stop.wait(seconds: sleep) { break }
         }
 
@@ -432,6 +437,159 @@ public final class Daemon: @unchecked Sendable {
             self.logger.warning("Some notifications were still undelivered at exit")
         }
         self.logger.notice("Scheduler stopped")
+    }
+
+    /// One job as the scheduler sees it: its timing, its overlap policy and how to start a run of it.
+    struct ScheduledJob {
+        var name: String
+        var timing: JobTiming
+        var overlap: OverlapPolicy
+        var start: (Date) -> Void
+    }
+
+    /// Returns every job with a valid schedule; a stable jitter is seeded from the host name, a random one once
+    /// per daemon start.
+    func scheduledJobs() -> [ScheduledJob] {
+        let configuration = self.runtime.configuration
+        let stableSeed = Jitter.seed(from: ProcessInfo.processInfo.hostName)
+        let randomSeed = UInt64.random(in: .min ... .max)
+        var result: [ScheduledJob] = []
+        func add(
+            _ name: String,
+            _ expression: String,
+            _ zoneName: String,
+            _ settings: (CatchUpPolicy, Double, OverlapPolicy, Jitter),
+            _ start: @escaping (Date) -> Void
+        ) {
+            guard let schedule = try? Schedule(parsing: expression), let zone = TimeZone(identifier: zoneName) else {
+                self.logger.error(
+                    "Job has an invalid schedule and will not run",
+                    metadata: ["job": name, "schedule": expression]
+                )
+                return
+            }
+            let (catchUp, deadline, overlap, jitter) = settings
+            let timing = JobTiming(
+                name: name,
+                schedule: schedule,
+                timeZone: schedule.effectiveTimeZone(default: zone),
+                catchUp: catchUp,
+                startingDeadline: deadline,
+                jitter: jitter,
+                jitterSeed: jitter.mode == .stable ? stableSeed : randomSeed
+            )
+            result.append(ScheduledJob(name: name, timing: timing, overlap: overlap, start: start))
+        }
+        for job in configuration.jobs {
+            add(job.name, job.schedule, job.timeZone, (job.catchUp, job.startingDeadline, job.overlap, job.jitter)) {
+                [self] now in self.startRun(of: job, at: now)
+            }
+        }
+        for job in configuration.uploads {
+            add(job.name, job.schedule, job.timeZone, (job.catchUp, job.startingDeadline, job.overlap, job.jitter)) {
+                [self] now in self.startUpload(of: job, at: now)
+            }
+        }
+        return result
+    }
+
+    /// Starts, queues or skips the fire a decision names, logs missed fires, and journals what was handled.
+    private func handle(_ decision: CatchUpDecision, of job: ScheduledJob, at now: Date, queued: inout Set<String>) {
+        if let missed = decision.missed {
+            let count = missed.countIsLowerBound ? "at least \(missed.count)" : "\(missed.count)"
+            self.logger.warning(
+                "Scheduled runs missed",
+                metadata: [
+                    "job": job.name, "count": count, "first": Daemon.iso(missed.first.date),
+                    "last": Daemon.iso(missed.last.date), "catch_up": job.timing.catchUp.rawValue,
+                ]
+            )
+            self.scheduleEvent(
+                .missed,
+                job: job.name,
+                scheduled: missed.last.date,
+                reason: "\(count) scheduled run(s) missed while nightshift could not start them, from "
+                    + "\(Daemon.iso(missed.first.date)) to \(Daemon.iso(missed.last.date))"
+            )
+        }
+        if let fire = decision.fire {
+            var metadata: Logger.Metadata = ["job": job.name, "fire_time": Daemon.iso(fire.date)]
+            let due = job.timing.dueDate(of: fire)
+            if due != fire.date { metadata["jitter_seconds"] = "\(Int(due.timeIntervalSince(fire.date)))" }
+            if let moved = fire.movedFrom { metadata["moved_from"] = "\(moved)" }
+            self.logger.notice("Schedule fired", metadata: metadata)
+            switch job.overlap.decide(runIsActive: self.isActive(job.name), runIsQueued: queued.contains(job.name)) {
+            case .start:
+                job.start(now)
+            case .enqueue:
+                queued.insert(job.name)
+                self.logger.notice("Run queued until the previous run ends", metadata: ["job": job.name])
+            case .skip(let reason):
+                self.logger.warning(
+                    "Run skipped because the previous run is still active",
+                    metadata: ["job": job.name, "reason": reason.rawValue]
+                )
+                self.scheduleEvent(
+                    .skipped,
+                    job: job.name,
+                    scheduled: fire.date,
+                    reason: "the run due at \(Daemon.iso(fire.date)) was skipped because the previous run of "
+                        + "\(job.name) is still active"
+                )
+            }
+        }
+        guard let handled = decision.fire?.date ?? decision.handledThrough else { return }
+        do {
+            try self.runtime.journal.recordFire(job: job.name, scheduledAt: handled, firedAt: now)
+        } catch {
+            self.logger.error(
+                "Journal write of the fire time failed",
+                metadata: ["job": job.name, "error": "\(error)"]
+            )
+        }
+    }
+
+    /// Sends a missed or skipped alert to the job's notifiers. Its run id is derived from the scheduled time, so
+    /// the event id stays the same if a restart reports the same fire again.
+    private func scheduleEvent(_ kind: RunEventKind, job name: String, scheduled: Date, reason: String) {
+        let configuration = self.runtime.configuration
+        let notify = configuration.job(named: name)?.notify ?? configuration.uploadJob(named: name)?.notify ?? []
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        let notification = RunNotification(
+            kind: kind,
+            job: name,
+            runId: "\(formatter.string(from: scheduled))-scheduled",
+            occurredAt: Date(),
+            machineId: nil,
+            machineType: configuration.job(named: name)?.machine.type,
+            durationSeconds: nil,
+            estimatedCostUSD: nil,
+            failedState: nil,
+            reason: reason,
+            modelCommitURL: nil
+        )
+        self.runtime.dispatcher.enqueue(notification, to: notify.isEmpty ? nil : notify)
+    }
+
+    private func logClockEvent(_ event: ClockEvent) {
+        switch event {
+        case .normal:
+            return
+        case .backwardJump(let seconds):
+            self.logger.warning("Wall clock jumped backwards", metadata: ["seconds": "\(Int(seconds))"])
+        case .forwardJump(let seconds):
+            self.logger.warning("Wall clock jumped forwards", metadata: ["seconds": "\(Int(seconds))"])
+        case .resumed(let seconds):
+            self.logger.notice("Resumed from suspend", metadata: ["seconds": "\(Int(seconds))"])
+        case .forwardJumpOrResume(let seconds):
+            self.logger.warning(
+                "Wall clock moved forwards, by a jump or a suspend",
+                metadata: ["seconds": "\(Int(seconds))"]
+            )
+        }
     }
 
     static func iso(_ date: Date) -> String {
@@ -452,5 +610,17 @@ public final class Daemon: @unchecked Sendable {
             outputs: [],
             maxDuration: 1
         )
+    }
+}
+
+extension ClockReading {
+    /// Reads the wall clock, `CLOCK_MONOTONIC` (which stops during suspend) and `CLOCK_BOOTTIME` (which does not).
+    static func now() -> ClockReading {
+        func seconds(_ clock: clockid_t) -> TimeInterval {
+            var spec = timespec()
+            clock_gettime(clock, &spec)
+            return TimeInterval(spec.tv_sec) + TimeInterval(spec.tv_nsec) / 1e9
+        }
+        return ClockReading(wall: Date(), monotonic: seconds(CLOCK_MONOTONIC), boottime: seconds(CLOCK_BOOTTIME))
     }
 }

@@ -5,9 +5,8 @@ import Support
 extension ConfigReader {
     static let jobKeys = [
         "schedule", "time_zone", "machine", "repository", "setup", "dataset", "train", "model", "env",
-        "max_duration", "poll", "timeouts", "notify", "kind", "upload_training_data", "catch_up", "starting_deadline",
-        "overlap", "jitter", "jitter_mode",
-    ]
+        "max_duration", "poll", "timeouts", "notify", "kind", "upload_training_data",
+    ] + ConfigReader.timingKeys
     static let machineKeys = ["type", "template", "region", "disk_size", "hourly_rate"]
     static let repositoryKeys = ["url", "ref"]
     static let datasetKeys = ["repo", "revision", "directory"]
@@ -93,11 +92,7 @@ extension ConfigReader {
         let timeouts = self.stateTimeouts(view)
         let notify = self.notify(view, declaredNotifiers: declaredNotifiers)
         let trainingUpload = self.trainingDataUpload(view, datasetRepo: dataset?.repo)
-        let catchUp = self.choice(view, "catch_up", CatchUpPolicy.self)
-        let deadline = self.duration(view, "starting_deadline", range: 1...ConfigReader.maxJobDuration, example: "1h")
-        let overlap = self.choice(view, "overlap", OverlapPolicy.self)
-        let jitterLimit = self.duration(view, "jitter", range: 0...86_400, example: "10m")
-        let jitterMode = self.choice(view, "jitter_mode", Jitter.Mode.self)
+        let timing = self.timing(view)
 
         guard let schedule, let machine, let repository, let dataset, let train, let model else { return nil }
         return TrainingJob(
@@ -120,15 +115,35 @@ extension ConfigReader {
             timeouts: timeouts,
             notify: notify ?? defaultNotify,
             trainingDataUpload: trainingUpload,
-            catchUp: catchUp ?? .latest,
-            startingDeadline: deadline ?? CatchUpPlanner.defaultStartingDeadline,
-            overlap: overlap ?? .skip,
-            jitter: Jitter(limit: jitterLimit ?? 0, mode: jitterMode ?? .stable)
+            catchUp: timing.catchUp,
+            startingDeadline: timing.startingDeadline,
+            overlap: timing.overlap,
+            jitter: timing.jitter
+        )
+    }
+
+    /// The keys of both job kinds that say when a fire starts: catch-up, deadline, overlap and jitter.
+    static let timingKeys = ["catch_up", "starting_deadline", "overlap", "jitter", "jitter_mode"]
+
+    /// Reads `catch_up`, `starting_deadline`, `overlap`, `jitter` and `jitter_mode`, with their defaults.
+    func timing(_ view: MappingView) -> (
+        catchUp: CatchUpPolicy, startingDeadline: Double, overlap: OverlapPolicy, jitter: Jitter
+    ) {
+        let catchUp = self.choice(view, "catch_up", CatchUpPolicy.self)
+        let deadline = self.duration(view, "starting_deadline", range: 1...ConfigReader.maxJobDuration, example: "1h")
+        let overlap = self.choice(view, "overlap", OverlapPolicy.self)
+        let jitterLimit = self.duration(view, "jitter", range: 0...86_400, example: "10m")
+        let jitterMode = self.choice(view, "jitter_mode", Jitter.Mode.self)
+        return (
+            catchUp ?? .latest,
+            deadline ?? CatchUpPlanner.defaultStartingDeadline,
+            overlap ?? .skip,
+            Jitter(limit: jitterLimit ?? 0, mode: jitterMode ?? .stable)
         )
     }
 
     /// Reads one of the raw values of `Choice`, recording an error that lists them otherwise.
-    private func choice<Choice: RawRepresentable & CaseIterable>(_ view: MappingView, _ name: String, _: Choice.Type)
+    func choice<Choice: RawRepresentable & CaseIterable>(_ view: MappingView, _ name: String, _: Choice.Type)
         -> Choice? where Choice.RawValue == String
     {
         guard let text = self.string(view, name) else { return nil }

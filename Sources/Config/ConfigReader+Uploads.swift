@@ -1,12 +1,18 @@
 import Foundation
 
+/// The repo types a `hub_upload` job can write to.
+private enum UploadRepoType: String, CaseIterable {
+    case dataset
+    case model
+}
+
 extension ConfigReader {
     /// The job kinds a `kind:` key accepts. A job without `kind` is a training job.
     static let jobKinds = ["training", "hub_upload"]
     static let uploadJobKeys = [
         "kind", "schedule", "time_zone", "local_dir", "repo", "repo_type", "revision", "path_in_repo", "include",
         "commit_message", "if_empty", "max_duration", "notify",
-    ]
+    ] + ConfigReader.timingKeys
     static let trainingUploadKeys = ["root", "repo", "include_scalers", "include_cache", "commit_message"]
 
     /// Returns the job's `kind`, or nil after recording an error for an unknown one.
@@ -47,7 +53,7 @@ extension ConfigReader {
         let timeZone = self.timeZone(view, "time_zone")
         let localDirectory = self.localDirectory(view, "local_dir", example: "/srv/market/ticks", required: true)
         let repo = self.repoID(view, "repo", example: "org/ticks")
-        let repoType = self.choice(view, "repo_type", among: ["dataset", "model"])
+        let repoType = self.choice(view, "repo_type", UploadRepoType.self)
         let revision = self.string(view, "revision").flatMap { revision in
             self.checkNoWhitespace(revision, view: view, name: "revision", expected: "a branch", example: "main")
         }
@@ -58,9 +64,10 @@ extension ConfigReader {
         }
         let include = self.stringList(view, "include")?.map(\.value)
         let message = self.nonEmptyString(view, "commit_message", example: UploadJob.defaultCommitMessage)
-        let ifEmpty = self.choice(view, "if_empty", among: UploadJob.EmptyOutcome.allCases.map(\.rawValue))
+        let ifEmpty = self.choice(view, "if_empty", UploadJob.EmptyOutcome.self)
         let maxDuration = self.duration(view, "max_duration", range: 1...ConfigReader.maxJobDuration, example: "2h")
         let notify = self.notify(view, declaredNotifiers: declaredNotifiers)
+        let timing = self.timing(view)
 
         guard let schedule, let localDirectory, let repo else { return nil }
         return UploadJob(
@@ -69,14 +76,18 @@ extension ConfigReader {
             timeZone: timeZone ?? defaultTimeZone,
             localDirectory: localDirectory,
             repo: repo,
-            repoType: repoType ?? "dataset",
+            repoType: repoType?.rawValue ?? "dataset",
             revision: revision ?? "main",
             pathInRepo: pathInRepo ?? UploadJob.defaultPathInRepo,
             include: include ?? [],
             commitMessage: message ?? UploadJob.defaultCommitMessage,
-            ifEmpty: ifEmpty.flatMap(UploadJob.EmptyOutcome.init(rawValue:)) ?? .fail,
+            ifEmpty: ifEmpty ?? .fail,
             maxDuration: maxDuration ?? 7200,
-            notify: notify ?? defaultNotify
+            notify: notify ?? defaultNotify,
+            catchUp: timing.catchUp,
+            startingDeadline: timing.startingDeadline,
+            overlap: timing.overlap,
+            jitter: timing.jitter
         )
     }
 
@@ -119,22 +130,6 @@ extension ConfigReader {
             )
             return nil
         }
-    }
-
-    /// Reads one of a fixed set of words.
-    func choice(_ view: MappingView, _ name: String, among choices: [String]) -> String? {
-        guard let value = self.string(view, name) else { return nil }
-        guard choices.contains(value) else {
-            let suggestion = Suggestions.closest(to: value, in: choices)
-            self.error(
-                view.value(name)!.position,
-                view.path(of: name),
-                "invalid value `\(value)`: expected \(Suggestions.list(choices))\(ConfigReader.didYouMean(suggestion))",
-                fix: "write one of \(Suggestions.list(choices))"
-            )
-            return nil
-        }
-        return value
     }
 
     /// Reads an optional string that must not be blank when present.

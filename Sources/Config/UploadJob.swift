@@ -1,4 +1,5 @@
 import Foundation
+import Schedules
 
 /// One `jobs:` entry of kind `hub_upload`: on its schedule, upload what is new under a local directory to a Hub
 /// repo, such as the nightly tick files.
@@ -35,6 +36,14 @@ public struct UploadJob: Sendable {
     public var maxDuration: Double
     /// Names of the notifiers that receive this job's events. Default: every notifier.
     public var notify: [String]
+    /// `catch_up`: what to do with fires missed while the daemon was down. Default `latest`.
+    public var catchUp: CatchUpPolicy
+    /// `starting_deadline`: how late a fire may still start, in seconds. Default 3600.
+    public var startingDeadline: Double
+    /// `overlap`: what happens to a fire while the previous upload still runs. Default `skip`.
+    public var overlap: OverlapPolicy
+    /// `jitter` and `jitter_mode`: a start delay below the limit. Default none.
+    public var jitter: Jitter
 
     public init(
         name: String,
@@ -49,7 +58,11 @@ public struct UploadJob: Sendable {
         commitMessage: String = UploadJob.defaultCommitMessage,
         ifEmpty: EmptyOutcome = .fail,
         maxDuration: Double = 7200,
-        notify: [String] = []
+        notify: [String] = [],
+        catchUp: CatchUpPolicy = .latest,
+        startingDeadline: Double = CatchUpPlanner.defaultStartingDeadline,
+        overlap: OverlapPolicy = .skip,
+        jitter: Jitter = .none
     ) {
         self.name = name
         self.schedule = schedule
@@ -64,6 +77,10 @@ public struct UploadJob: Sendable {
         self.ifEmpty = ifEmpty
         self.maxDuration = maxDuration
         self.notify = notify
+        self.catchUp = catchUp
+        self.startingDeadline = startingDeadline
+        self.overlap = overlap
+        self.jitter = jitter
     }
 
     public static let defaultPathInRepo = "ticks"

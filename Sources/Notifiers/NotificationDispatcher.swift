@@ -186,11 +186,6 @@ public final class NotificationDispatcher: @unchecked Sendable {
         return added
     }
 
-    /// Enqueues `notification` as `enqueue(_:to:)` does, for callers written before the outbox existed.
-    public func send(_ notification: RunNotification, to names: [String]? = nil) {
-        self.enqueue(notification, to: names)
-    }
-
     /// Waits up to `timeout` seconds until no notification of a configured notifier is pending. Returns true
     /// when none is. Rows still pending stay in the outbox and are sent by the next dispatcher on it.
     public func flush(timeout: Double) -> Bool {

@@ -7,7 +7,7 @@ import Support
 /// `deliver` makes exactly one attempt and blocks until it completes. Retrying is the job of
 /// `NotificationDispatcher`, which reads `NotifierError.isRetryable` and `retryAfter`.
 public protocol Notifier: Sendable {
-    /// The name from the config file, used in logs and in `NotificationDispatcher.send(_:to:)`.
+    /// The name from the config file, used in logs and in `NotificationDispatcher.enqueue(_:to:)`.
     var name: String { get }
 
     /// Sends `notification` once and returns the receiver's acceptance, or throws `NotifierError`.

@@ -140,6 +140,8 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     private let spoolDirectory: String?
     private let spoolRule: SpoolRule?
     private let requestedPort: UInt16
+    /// Signalled when the accept thread has closed the listener.
+    private let acceptorDone = Protected<DispatchSemaphore?>(nil)
     private let state = Protected<(socket: Int32, port: UInt16, running: Bool, connections: Set<Int32>)>(
         (socket: -1, port: 0, running: false, connections: [])
     )
@@ -200,29 +202,42 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         let port = UInt16(bigEndian: actual.sin_port)
         self.state.withLock { $0 = (socket: listener, port: port, running: true, connections: []) }
 
-        let thread = Thread { [self] in self.acceptLoop(listener) }
+        let done = DispatchSemaphore(value: 0)
+        self.acceptorDone.withLock { $0 = done }
+        let thread = Thread { [self] in
+            self.acceptLoop(listener)
+            done.signal()
+        }
         thread.name = "standin-accept-\(port)"
         thread.start()
     }
 
     /// Stops accepting and closes every open connection.
     public func stop() {
-        let (listener, connections) = self.state.withLock { state -> (Int32, Set<Int32>) in
+        // The connections are shut down while the lock is held, and a serving thread closes its descriptor only
+        // under the same lock, so a descriptor number here can never belong to a socket opened since.
+        let listener = self.state.withLock { state -> Int32 in
             state.running = false
-            let result = (state.socket, state.connections)
+            let listener = state.socket
             state.socket = -1
-            return result
+            for connection in state.connections {
+                shutdown(connection, Int32(SHUT_RDWR))
+            }
+            return listener
         }
+        // Shutting the listener down ends the blocked accept(); the accept thread then closes it, so its number is
+        // not reused while that thread may still call accept() on it.
         if listener >= 0 {
             shutdown(listener, Int32(SHUT_RDWR))
-            close(listener)
-        }
-        for connection in connections {
-            shutdown(connection, Int32(SHUT_RDWR))
+            // Waiting for the close lets a caller start a server on the same port right after this returns.
+            if let done = self.acceptorDone.withLock({ $0 }) {
+                _ = done.wait(timeout: .now() + 5)
+            }
         }
     }
 
     private func acceptLoop(_ listener: Int32) {
+        defer { close(listener) }
         while self.state.current.running {
             let connection = accept(listener, nil, nil)
             if connection < 0 {
@@ -231,11 +246,21 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
             }
             var noDelay: Int32 = 1
             setsockopt(connection, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, socklen_t(MemoryLayout<Int32>.size))
-            self.state.withLock { _ = $0.connections.insert(connection) }
+            let accepted = self.state.withLock { state -> Bool in
+                guard state.running else { return false }
+                state.connections.insert(connection)
+                return true
+            }
+            guard accepted else {
+                close(connection)
+                return
+            }
             let thread = Thread { [self] in
                 self.serve(connection)
-                self.state.withLock { _ = $0.connections.remove(connection) }
-                close(connection)
+                self.state.withLock { state in
+                    state.connections.remove(connection)
+                    close(connection)
+                }
             }
             thread.start()
         }

@@ -17,19 +17,7 @@ func fail(_ message: String) -> Never {
 }
 
 func hashFile(_ path: String) throws -> String {
-    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-    guard descriptor >= 0 else { throw ArchiveError.readFailed(path: path, errno: errno) }
-    defer { close(descriptor) }
-    var hasher = SHA256Hasher()
-    var buffer = [UInt8](repeating: 0, count: 1 << 20)
-    while true {
-        let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress!, $0.count) }
-        if count < 0 && errno == EINTR { continue }
-        guard count >= 0 else { throw ArchiveError.readFailed(path: path, errno: errno) }
-        if count == 0 { break }
-        buffer.withUnsafeBytes { hasher.update(bytes: UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-    }
-    return hasher.finalize().hexString
+    try Digest.sha256(contentsOf: path).hexString
 }
 
 func runTargz(_ arguments: [String]) throws {

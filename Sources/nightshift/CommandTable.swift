@@ -5,7 +5,8 @@ import Support
 /// Every command of `nightshift`, in the order the overview lists them.
 enum CommandTable {
     static var all: [CommandSpec] {
-        Self.daemon + StatusCommands.specs + Self.hub
+        Self.daemon + StatusCommands.specs + NotifyCommands.specs + Self.hub + ArchiveCommands.specs
+            + SSHCommands.specs + MachineCLI.specs
     }
 
     static let parser = CommandLineParser(commands: Self.all, checkValue: Self.check)

@@ -14,7 +14,7 @@ enum Commands {
             let configuration = try ConfigLoader.load(
                 path: path,
                 environment: environment,
-                scheduleValidator: CronSchedule.validate
+                scheduleValidator: Schedule.validate
             )
             if !configuration.warnings.isEmpty {
                 printError(ConfigLoader.format(configuration.warnings))
@@ -45,8 +45,11 @@ enum Commands {
         guard let configuration = self.loadConfiguration(arguments.configPath) else {
             return ExitCode.dataError.rawValue
         }
-        var jobs = configuration.jobs.map { (name: $0.name, schedule: $0.schedule, timeZone: $0.timeZone) }
-            + configuration.uploads.map { (name: $0.name, schedule: $0.schedule, timeZone: $0.timeZone) }
+        var jobs =
+            configuration.jobs.map { (name: $0.name, schedule: $0.schedule, timeZone: $0.timeZone, jitter: $0.jitter) }
+            + configuration.uploads.map {
+                (name: $0.name, schedule: $0.schedule, timeZone: $0.timeZone, jitter: $0.jitter)
+            }
         if let name = arguments.positional.first {
             guard let job = jobs.first(where: { $0.name == name }) else {
                 printError(
@@ -58,17 +61,26 @@ enum Commands {
             jobs = [job]
         }
         let now = Date()
+        let seed = Jitter.seed(from: ProcessInfo.processInfo.hostName)
         for (index, job) in jobs.enumerated() {
-            guard let schedule = try? CronSchedule(parsing: job.schedule), let zone = TimeZone(identifier: job.timeZone)
+            guard let schedule = try? Schedule(parsing: job.schedule), let jobZone = TimeZone(identifier: job.timeZone)
             else {
                 continue
             }
+            let zone = schedule.effectiveTimeZone(default: jobZone)
             if index > 0 { writeLine("") }
-            writeLine("\(job.name): \"\(job.schedule)\" in \(job.timeZone)")
-            let times = schedule.fireTimes(after: now, in: zone, count: arguments.count)
-            if times.isEmpty { writeLine("  never fires") }
-            for time in times {
-                writeLine("  \(formatLocal(time, zone))  \(formatUTC(time))")
+            writeLine("\(job.name): \"\(job.schedule)\" (\(schedule.syntax.rawValue)) in \(zone.identifier)")
+            let fires = schedule.fireTimes(after: now, in: zone, count: arguments.count)
+            if fires.isEmpty { writeLine("  never fires") }
+            for fire in fires {
+                var line = "  " + FireTimeFormatter.format(fire, in: zone)
+                if job.jitter.limit > 0 {
+                    line +=
+                        job.jitter.mode == .stable
+                        ? "  starts \(ProgressMeter.formatDuration(job.jitter.delay(jobName: job.name, scheduled: fire.date, seed: seed))) later"
+                        : "  starts up to \(ProgressMeter.formatDuration(job.jitter.limit)) later"
+                }
+                writeLine(line)
             }
         }
         return ExitCode.success.rawValue

@@ -52,8 +52,8 @@ enum DemoCommand {
             return ExitCode.cannotCreate.rawValue
         }
         let job = configuration.jobs[0]
-        if let schedule = try? CronSchedule(parsing: job.schedule),
-            let next = schedule.nextFire(after: Date(), in: TimeZone(identifier: job.timeZone) ?? .gmt)
+        if let schedule = try? Schedule(parsing: job.schedule),
+            let next = schedule.nextFire(after: Date(), in: TimeZone(identifier: job.timeZone) ?? .gmt)?.date
         {
             say(
                 "job \(job.name): schedule \"\(job.schedule)\" fires next at \(formatUTC(next)), "

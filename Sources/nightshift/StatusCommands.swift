@@ -146,7 +146,7 @@ enum StatusCommands {
             + configuration.uploads.map { ($0.name, "hub_upload", $0.schedule, $0.timeZone) }
         return jobs.map { name, kind, expression, zoneName in
             let zone = TimeZone(identifier: zoneName) ?? TimeZone(identifier: "UTC")!
-            let next = (try? CronSchedule(parsing: expression))?.nextFire(after: now, in: zone)
+            let next = (try? Schedule(parsing: expression))?.nextFire(after: now, in: zone)?.date
             var json: [String: Any] = ["name": name, "kind": kind, "schedule": expression, "time_zone": zoneName]
             json["next_fire"] = next.map(formatUTC) ?? NSNull()
             json["last_fire"] = lastFires[name].map(formatUTC) ?? NSNull()

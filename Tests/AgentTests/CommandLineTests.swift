@@ -87,11 +87,11 @@ struct CommandLineTests {
         let result = try nightshift(["next", "weekly", "--count", "3", "--config", path], environment: secrets)
         #expect(result.status == 0, "\(result.output)")
         let lines = result.output.split(separator: "\n")
-        #expect(lines.first == "weekly: \"0 3 * * SUN\" in America/New_York")
+        #expect(lines.first == "weekly: \"0 3 * * SUN\" (cron) in America/New_York")
         #expect(lines.count == 4)
         for line in lines.dropFirst() {
-            // For example "2027-01-03 03:00 EST (-05:00)  2027-01-03T08:00:00Z".
-            #expect(line.contains(" 03:00 "))
+            // For example "2027-01-03 03:00:00 EST (-05:00)  2027-01-03T08:00:00Z".
+            #expect(line.contains(" 03:00:00 "))
             #expect(line.hasSuffix("Z"))
             #expect(line.contains("(-05:00)") || line.contains("(-04:00)"))
         }

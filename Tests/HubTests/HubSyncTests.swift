@@ -94,7 +94,8 @@ private let repo = "alice/ticks"
 @Test func droppedDownloadResumes() throws {
     let harness = try SyncHarness()
     defer { harness.stop() }
-    let content = patterned(2_000_000, seed: 4)
+    // Each attempt gets 700,000 more bytes, so the file is big enough that the client's attempts run out first.
+    let content = patterned(8_000_000, seed: 4)
     harness.hub.seed(repo: repo, type: .dataset, files: ["ticks.bin": content], message: "seed")
     harness.hub.inject(.dropConnection(afterBodyBytes: 700_000, count: 10, pathContains: "/objects/"))
 

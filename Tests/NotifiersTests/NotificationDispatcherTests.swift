@@ -22,7 +22,7 @@ private func webhook(_ receiver: WebhookReceiver, _ capture: LogCapture, name: S
         retry: NotificationRetryPolicy(maxAttempts: 40, baseDelay: 0.05, maxDelay: 0.1)
     )
 
-    dispatcher.send(succeededNotification())
+    dispatcher.enqueue(succeededNotification())
     Thread.sleep(forTimeInterval: 0.4)
     #expect(receiver.deliveries.isEmpty)
     #expect(dispatcher.pendingCount == 1)
@@ -50,7 +50,7 @@ private func webhook(_ receiver: WebhookReceiver, _ capture: LogCapture, name: S
     )
 
     let started = Date()
-    dispatcher.send(failedNotification())
+    dispatcher.enqueue(failedNotification())
     let sendTime = Date().timeIntervalSince(started)
 
     #expect(sendTime < 0.1, "send took \(sendTime) s")
@@ -78,7 +78,7 @@ private func webhook(_ receiver: WebhookReceiver, _ capture: LogCapture, name: S
         logger: makeLogger(capture),
         retry: fastRetry(attempts: 2)
     )
-    dispatcher.send(teardownFailedNotification())
+    dispatcher.enqueue(teardownFailedNotification())
     #expect(dispatcher.flush(timeout: 5))
     let failure = try #require(capture.records.first { $0.level >= .error })
     #expect(failure.level == .critical)
@@ -97,7 +97,7 @@ private func webhook(_ receiver: WebhookReceiver, _ capture: LogCapture, name: S
     )
 
     let started = Date()
-    dispatcher.send(succeededNotification())
+    dispatcher.enqueue(succeededNotification())
     let sendTime = Date().timeIntervalSince(started)
 
     #expect(sendTime < 0.1, "send took \(sendTime) s")
@@ -123,8 +123,8 @@ private func webhook(_ receiver: WebhookReceiver, _ capture: LogCapture, name: S
     )
     #expect(dispatcher.notifierNames == ["failures", "everything"])
 
-    dispatcher.send(succeededNotification())
-    dispatcher.send(failedNotification())
+    dispatcher.enqueue(succeededNotification())
+    dispatcher.enqueue(failedNotification())
     #expect(dispatcher.flush(timeout: 5))
 
     let paths = receiver.deliveries.map(\.path)
@@ -148,7 +148,7 @@ private func webhook(_ receiver: WebhookReceiver, _ capture: LogCapture, name: S
         retry: fastRetry(attempts: 2)
     )
 
-    dispatcher.send(succeededNotification(), to: ["b", "missing"])
+    dispatcher.enqueue(succeededNotification(), to: ["b", "missing"])
     #expect(dispatcher.flush(timeout: 5))
 
     #expect(receiver.deliveries.map(\.path) == ["/b"])
@@ -169,7 +169,7 @@ private func webhook(_ receiver: WebhookReceiver, _ capture: LogCapture, name: S
     )
     let runs = ["r1", "r2", "r3"]
     for run in runs {
-        dispatcher.send(RunNotification(kind: .started, job: "j", runId: run))
+        dispatcher.enqueue(RunNotification(kind: .started, job: "j", runId: run))
     }
     #expect(dispatcher.flush(timeout: 5))
     let accepted = receiver.deliveries.filter { $0.responseStatus == 204 }
@@ -193,7 +193,7 @@ private func webhook(_ receiver: WebhookReceiver, _ capture: LogCapture, name: S
         retry: fastRetry(attempts: 2)
     )
 
-    dispatcher.send(succeededNotification())
+    dispatcher.enqueue(succeededNotification())
 
     // The fast notifier finishes while the slow one is still waiting for its response.
     let fastDelivered = waitUntil(timeout: 1.0) {
@@ -225,12 +225,12 @@ private func webhook(_ receiver: WebhookReceiver, _ capture: LogCapture, name: S
     // Every path that logs: delivered, retried after 429 and 500, rejected, and unreachable until given up.
     slack.respond(with: [.tooManyRequests(retryAfter: 0), .slackError(404, "no_service")])
     hook.respond(with: [.serverError])
-    dispatcher.send(succeededNotification())
-    dispatcher.send(failedNotification())
+    dispatcher.enqueue(succeededNotification())
+    dispatcher.enqueue(failedNotification())
     #expect(dispatcher.flush(timeout: 5))
     slack.simulateDown()
     hook.simulateDown()
-    dispatcher.send(teardownFailedNotification())
+    dispatcher.enqueue(teardownFailedNotification())
     #expect(dispatcher.flush(timeout: 5))
 
     var errors: [NotifierError] = []

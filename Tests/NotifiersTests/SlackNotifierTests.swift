@@ -178,7 +178,7 @@ import Testing
     )
     receiver.respond(with: .tooManyRequests(retryAfter: 1))
 
-    dispatcher.send(succeededNotification())
+    dispatcher.enqueue(succeededNotification())
 
     #expect(dispatcher.flush(timeout: 5))
     let deliveries = receiver.deliveries
@@ -209,7 +209,7 @@ import Testing
     )
     receiver.respond(with: .slackError(404, "no_service"))
 
-    dispatcher.send(failedNotification())
+    dispatcher.enqueue(failedNotification())
 
     #expect(dispatcher.flush(timeout: 5))
     #expect(receiver.deliveries.count == 1)

@@ -250,7 +250,7 @@ import Testing
     )
     receiver.respond(with: .serverError, times: 2)
 
-    dispatcher.send(failedNotification())
+    dispatcher.enqueue(failedNotification())
 
     #expect(dispatcher.flush(timeout: 5))
     let deliveries = receiver.deliveries
