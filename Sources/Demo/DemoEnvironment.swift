@@ -63,7 +63,8 @@ public final class DemoEnvironment: @unchecked Sendable {
         self.webhook.stop()
     }
 
-    /// Returns a complete config file for one training job against this environment.
+    /// Returns a complete config file for one training job against this environment. `jobKeys` are extra lines
+    /// for that job (indented four spaces), and `extraJobs` more jobs (indented two spaces).
     public func configText(
         stateDirectory: String,
         schedule: String = "* * * * *",
@@ -72,7 +73,9 @@ public final class DemoEnvironment: @unchecked Sendable {
         outputs: [String] = ["model", "metrics.json"],
         environment: [String: String] = [:],
         poll: (startup: String, running: String, teardown: String) = ("1s", "1s", "1s"),
-        timeouts: (ready: String, stop: String, delete: String, teardown: String) = ("2m", "2m", "2m", "1h")
+        timeouts: (ready: String, stop: String, delete: String, teardown: String) = ("2m", "2m", "2m", "1h"),
+        jobKeys: String = "",
+        extraJobs: String = ""
     ) -> String {
         let outputLines = outputs.map { "        - \(DemoEnvironment.yamlQuote($0))" }.joined(separator: "\n")
         var environmentBlock = ""
@@ -136,7 +139,7 @@ public final class DemoEnvironment: @unchecked Sendable {
                   stop: \(timeouts.stop)
                   delete: \(timeouts.delete)
                   teardown: \(timeouts.teardown)
-
+            \(jobKeys)\(extraJobs)
             """
     }
 

@@ -14,18 +14,46 @@ final class DaemonProcessHarness {
 
     /// The default schedule fires only on 1 January, so a daemon started for a recovery test never starts a run of
     /// its own in the middle of the test.
-    init(trainCommand: String = "sleep 600", maxDuration: String = "10m", schedule: String = "0 0 1 1 *") throws {
+    init(
+        trainCommand: String = "sleep 600",
+        maxDuration: String = "10m",
+        schedule: String = "0 0 1 1 *",
+        jobKeys: String = "",
+        extraJobs: (String) -> String = { _ in "" }
+    ) throws {
         self.root = NSTemporaryDirectory() + "nightshift-process-\(UUID().uuidString)"
         self.environment = try DemoEnvironment(root: self.root, machineDelay: 0.3)
         self.configPath = self.root + "/nightshift.yaml"
+        self.writeConfig(
+            schedule: schedule,
+            trainCommand: trainCommand,
+            maxDuration: maxDuration,
+            jobKeys: jobKeys,
+            extraJobs: extraJobs(self.root)
+        )
+    }
+
+    /// Writes the config file; a test can rewrite it between runs of the binary.
+    func writeConfig(
+        schedule: String = "0 0 1 1 *",
+        trainCommand: String = "sleep 600",
+        maxDuration: String = "10m",
+        jobKeys: String = "",
+        extraJobs: String = ""
+    ) {
         let text = self.environment.configText(
             stateDirectory: self.root + "/state",
             schedule: schedule,
             trainCommand: trainCommand,
-            maxDuration: maxDuration
+            maxDuration: maxDuration,
+            jobKeys: jobKeys,
+            extraJobs: extraJobs
         )
-        try text.write(toFile: self.configPath, atomically: true, encoding: .utf8)
-        chmod(self.configPath, 0o600)
+        FileManager.default.createFile(
+            atPath: self.configPath,
+            contents: Data(text.utf8),
+            attributes: [.posixPermissions: 0o600]
+        )
     }
 
     /// The `nightshift` executable next to the test bundle, built by `swift build --build-tests`.
