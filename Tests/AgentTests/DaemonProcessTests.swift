@@ -83,8 +83,10 @@ final class DaemonProcessHarness {
         )
     }
 
+    /// Opens the state directory's journal, creating both if the binary has not yet.
     func journal() throws -> Journal {
-        try Journal(path: self.root + "/state/journal.sqlite")
+        try FileManager.default.createDirectory(atPath: self.root + "/state", withIntermediateDirectories: true)
+        return try Journal(path: self.root + "/state/journal.sqlite")
     }
 
     /// Waits until some run in the journal satisfies `condition`; returns it.
