@@ -42,7 +42,7 @@ import Testing
         )
 
         #expect(configuration.warnings.isEmpty, "\(configuration.warnings)")
-        #expect(validated == ["30 2 * * 0"])
+        #expect(validated == ["30 2 * * 0", "15 1 * * *"])
         #expect(configuration.timeZone == "Europe/Berlin")
         #expect(configuration.logLevel == .info)
         #expect(configuration.paperspace.apiKey?.value == "ps-example-key-123456")
@@ -62,6 +62,10 @@ import Testing
         #expect(configuration.notifier(named: "team-slack")?.events == [.started, .succeeded, .failed, .teardownFailed])
 
         #expect(configuration.jobs.count == 1)
+        let upload = try #require(configuration.uploadJob(named: "nightly-ticks"))
+        #expect(upload.localDirectory == "/srv/market/workspace/raw_data/ticks")
+        #expect(upload.include == ["*.csv"])
+        #expect(upload.notify == ["oncall"])
         let job = try #require(configuration.job(named: "weekly-classifier"))
         #expect(job.machine.diskSize == 100)
         #expect(job.machine.hourlyRate == 0.76)
