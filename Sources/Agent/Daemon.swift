@@ -182,8 +182,8 @@ public final class Daemon: @unchecked Sendable {
         return record
     }
 
-    /// Starts one run of a `hub_upload` job now on a background thread; returns its run id, or nil when the job
-    /// is still running or has no uploader.
+    /// Starts one run of a `hub_upload` job now on a background thread and returns its run id. Returns nil when
+    /// the job is still running or has no uploader.
     @discardableResult
     public func startUpload(of job: UploadJob, at now: Date = Date()) -> String? {
         guard let uploader = self.runtime.uploader else {
@@ -366,7 +366,7 @@ public final class Daemon: @unchecked Sendable {
 
     /// Runs the scheduler until `stop` is raised, then waits for every active run's teardown.
     ///
-    /// Each wake asks every job's `ScheduleTracker` what is due, so a wall-clock jump or a resume from suspend
+    /// Each wake gets from every job's `ScheduleTracker` what is due, so a wall-clock jump or a resume from suspend
     /// neither doubles a run nor skips one silently: missed fires go through the job's catch-up policy and are
     /// logged. Each sleep lasts at most `maxSleep` seconds, so that a jump is noticed and runs left behind by a
     /// dead `nightshift start` are adopted within a minute.
@@ -439,7 +439,7 @@ public final class Daemon: @unchecked Sendable {
         self.logger.notice("Scheduler stopped")
     }
 
-    /// One job as the scheduler sees it: its timing, its overlap policy and how to start a run of it.
+    /// One job as the scheduler handles it: its timing, its overlap policy and how to start a run of it.
     struct ScheduledJob {
         var name: String
         var timing: JobTiming

@@ -5,7 +5,7 @@ import Support
 
 /// The `nightshift hub ...` commands: upload, download and delete the workspace's data in a Hub repo.
 enum HubCommands {
-    /// What every Hub command needs: the repo, the sync engine and a stop signal for Ctrl-C.
+    /// The settings every Hub command needs: the repo, the sync engine and a stop signal for Ctrl-C.
     struct Context {
         var repo: String
         var type: HubRepoType

@@ -4,7 +4,7 @@ import Foundation
 import Notifiers
 import Support
 
-/// `nightshift notify test NAME`: one test message through one notifier, now, with the receiver's answer.
+/// `nightshift notify test NAME`: one test message through one notifier, now, with the receiver's response.
 enum NotifyCommands {
     static let specs: [CommandSpec] = [
         CommandSpec(

@@ -71,9 +71,9 @@ struct ArchiveCommandTests {
             "workspace/prepared/features/gold_test.csv": "t\n",
             "workspace/raw_data/ticks/a.csv": "0123456789",
         ])
-        let refused = try self.run(["archive", "training", "--include-ticks"])
-        #expect(refused.status == 64)
-        #expect(refused.output.contains("workspace/raw_data/ticks: 1 files, 10 B"))
+        let rejected = try self.run(["archive", "training", "--include-ticks"])
+        #expect(rejected.status == 64)
+        #expect(rejected.output.contains("workspace/raw_data/ticks: 1 files, 10 B"))
         #expect(try self.archives("training_data_").isEmpty)
 
         let accepted = try self.run(["archive", "training", "--no-ask-ticks", "--output", "t.tar.gz"])

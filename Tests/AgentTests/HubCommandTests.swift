@@ -220,9 +220,9 @@ struct HubCommandTests {
             files: ["ticks/a.csv": Data("a\n".utf8), "b.txt": Data("b\n".utf8)],
             message: "seed"
         )
-        let refused = try harness.run(["delete", "all"])
-        #expect(refused.status == 64)
-        #expect(refused.output.contains("pass --yes"))
+        let rejected = try harness.run(["delete", "all"])
+        #expect(rejected.status == 64)
+        #expect(rejected.output.contains("pass --yes"))
         #expect(harness.files.count == 3)
 
         let confirmed = try harness.run(["delete", "all", "--yes"])

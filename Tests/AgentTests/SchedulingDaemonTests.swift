@@ -6,7 +6,7 @@ import Testing
 
 @testable import Agent
 
-/// A `hub_upload` job on `schedule`, uploading `<root>/ticks` to the demo Hub.
+/// Returns a `hub_upload` job on `schedule` that uploads `<root>/ticks` to the demo Hub.
 private func uploadJob(_ root: String, schedule: String, extra: String = "") -> String {
     """
       ticks:
@@ -24,7 +24,7 @@ private func writeTick(_ root: String, _ name: String) throws {
     try Data("ts,bid\n1,\(name)\n".utf8).write(to: URL(fileURLWithPath: root + "/ticks/\(name).csv"))
 }
 
-/// The JSON bodies the signed webhook receiver got for `job`.
+/// Returns the JSON bodies the signed webhook receiver got for `job`.
 private func webhookEvents(_ harness: DaemonProcessHarness, job: String) -> [[String: Any]] {
     harness.environment.webhook.deliveries.compactMap { delivery in
         guard let object = delivery.jsonObject, object["job"] as? String == job else { return nil }

@@ -53,7 +53,8 @@ struct SSHCommandTests {
         let copied = try FileManager.default.contentsOfDirectory(atPath: remote)
         #expect(copied.count == 1)
         let name = try #require(copied.first)
-        #expect(name.hasPrefix("training_data_") && name.hasSuffix(".tar.gz"))
+        #expect(name.hasPrefix("training_data_"))
+        #expect(name.hasSuffix(".tar.gz"))
         let listing = try Subprocess.run(["tar", "-tzf", remote + "/" + name])
         #expect(listing.status == 0)
         #expect(listing.output.contains("workspace/prepared/features/gold_val.csv"))
@@ -68,14 +69,14 @@ struct SSHCommandTests {
         let remote = try server.makeDirectory("storage")
         try writeWorkspace(local)
 
-        let refused = try self.run(
+        let rejected = try self.run(
             ["upload-training", "--path", remote + "/", "--include-ticks"],
             server: server,
             directory: local
         )
-        #expect(refused.status == 64)
-        #expect(refused.output.contains("1 files"))
-        #expect(refused.output.contains("--no-ask-ticks"))
+        #expect(rejected.status == 64)
+        #expect(rejected.output.contains("1 files"))
+        #expect(rejected.output.contains("--no-ask-ticks"))
 
         let accepted = try self.run(
             ["upload-training", "--path", remote + "/", "--no-ask-ticks", "--method", "scp", "--keep-archive"],
