@@ -20,7 +20,7 @@ extension Daemon {
     }
 
     /// Returns why a run of `job` must not start at `now`, naming the amounts, or nil when it may start.
-    func budgetRefusal(for job: TrainingJob, at now: Date) -> String? {
+    func budgetRejection(for job: TrainingJob, at now: Date) -> String? {
         let maximum = BudgetLedger.maximumCost(of: job)
         if let limit = job.maxCost, let maximum, maximum > limit {
             return "the run's maximum cost \(Daemon.dollars(maximum)) (hourly rate "
@@ -47,7 +47,7 @@ extension Daemon {
     }
 
     /// Journals `record` as a failed run that never created anything and sends `run_failed` with `reason`.
-    func refuseRun(_ record: RunRecord, of job: TrainingJob, reason: String) {
+    func rejectRun(_ record: RunRecord, of job: TrainingJob, reason: String) {
         var failed = record
         failed.state = .failed
         failed.stateEnteredAt = record.startedAt
@@ -56,10 +56,10 @@ extension Daemon {
         do {
             try self.runtime.journal.save(failed, transitions: [(.pending, .failed, reason)])
         } catch {
-            self.logger.error("Journal write of a refused run failed", metadata: ["error": "\(error)"])
+            self.logger.error("Journal write of a rejected run failed", metadata: ["error": "\(error)"])
         }
         self.logger.error(
-            "Run refused by the budget",
+            "Run rejected by the budget",
             metadata: ["job": job.name, "run.id": record.runId, "reason": reason]
         )
         self.onTransition(failed, .pending, .failed, reason)

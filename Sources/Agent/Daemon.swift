@@ -174,8 +174,8 @@ public final class Daemon: @unchecked Sendable {
             maxDuration: job.maxDuration,
             hourlyRate: job.machine.hourlyRate
         )
-        if let reason = self.budgetRefusal(for: job, at: now) {
-            self.refuseRun(record, of: job, reason: reason)
+        if let reason = self.budgetRejection(for: job, at: now) {
+            self.rejectRun(record, of: job, reason: reason)
             return nil
         }
         do {

@@ -8,7 +8,7 @@ import Testing
 
 @testable import Agent
 
-/// Budget refusals and warnings, against the stand-ins. The demo job costs $0.08 an hour and may run 10 minutes,
+/// Budget rejections and warnings, against the stand-ins. The demo job costs $0.08 an hour and may run 10 minutes,
 /// so its maximum cost is about $0.0133.
 @Suite(.serialized)
 struct BudgetTests {
@@ -44,7 +44,7 @@ struct BudgetTests {
         return harness.environment.webhook.deliveries.compactMap(\.jsonObject).filter { $0["type"] as? String == type }
     }
 
-    @Test func runOverMaxCostIsRefused() throws {
+    @Test func runOverMaxCostIsRejected() throws {
         let harness = try Self.harness(jobLines: "    max_cost: 0.01\n")
         #expect(harness.job.maxCost == 0.01)
         #expect(harness.daemon.startRun(of: harness.job) == nil)
@@ -61,7 +61,7 @@ struct BudgetTests {
         #expect(record.hourlyRate == 0.08)
     }
 
-    @Test func runOverMonthlyLimitIsRefused() throws {
+    @Test func runOverMonthlyLimitIsRejected() throws {
         let harness = try Self.harness(budget: "budget:\n  monthly_limit: 0.02\n  warn_at: [0.99]\n")
         try Self.addFinishedRun(harness, id: "20270101-000000-0001", minutes: 10)
         #expect(harness.daemon.startRun(of: harness.job) == nil)
@@ -106,7 +106,7 @@ struct BudgetTests {
         )
         active.state = .running
         #expect(abs(ledger.estimatedCost(of: active, now: Date()) - 2) < 1e-9)
-        // A run refused before create costs nothing, whatever its rate.
+        // A run rejected before create costs nothing, whatever its rate.
         var refused = active
         refused.state = .failed
         refused.finishedAt = active.startedAt.addingTimeInterval(60)
