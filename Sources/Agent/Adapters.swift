@@ -66,6 +66,14 @@ public struct PaperspaceMachineService: MachineService {
     public func deleteMachine(id: String) throws {
         try self.client.deleteMachine(id: id)
     }
+
+    public func listAllMachines() throws -> [(id: String, name: String, state: String)] {
+        try self.client.listMachines().map { ($0.id, $0.name, $0.state.apiValue) }
+    }
+
+    public func listAllStartupScripts() throws -> [(id: String, name: String)] {
+        try self.client.listStartupScripts().map { ($0.id, $0.name) }
+    }
 }
 
 /// `ResultStore` on the Hub client: reads the status record the startup script wrote and checks the outputs.

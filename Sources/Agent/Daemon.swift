@@ -16,7 +16,7 @@ public final class Daemon: @unchecked Sendable {
     /// The number of active runs per job in this process.
     private let active = Protected<[String: Int]>([:])
     /// The ids of the runs this process is driving.
-    private let ownedRuns = Protected<Set<String>>([])
+    let ownedRuns = Protected<Set<String>>([])
     private let finished = NSCondition()
     private var runningCount = 0
     let onTransition: @Sendable (RunRecord, LifecycleState, LifecycleState, String) -> Void
@@ -60,6 +60,11 @@ public final class Daemon: @unchecked Sendable {
 
     func lockPath(job name: String) -> String {
         self.runtime.configuration.stateDirectory + "/locks/job-\(name).lock"
+    }
+
+    /// Whether this process drives the run with `runId`.
+    func drives(_ runId: String) -> Bool {
+        self.ownedRuns.current.contains(runId)
     }
 
     /// Returns the runs the journal shows in flight that no live nightshift process owns.
@@ -166,8 +171,13 @@ public final class Daemon: @unchecked Sendable {
             machineName: "\(self.runtime.configuration.paperspace.namePrefix)-\(job.name)-\(runId)",
             machineType: job.machine.type,
             startedAt: now,
-            maxDuration: job.maxDuration
+            maxDuration: job.maxDuration,
+            hourlyRate: job.machine.hourlyRate
         )
+        if let reason = self.budgetRejection(for: job, at: now) {
+            self.rejectRun(record, of: job, reason: reason)
+            return nil
+        }
         do {
             try self.runtime.journal.save(record, transitions: [])
         } catch {
@@ -179,6 +189,7 @@ public final class Daemon: @unchecked Sendable {
             return nil
         }
         self.launch(job: job, record: record, resume: false, locks: [runLock, jobLock])
+        self.sendBudgetWarnings(job: job, at: now)
         return record
     }
 
@@ -388,6 +399,7 @@ public final class Daemon: @unchecked Sendable {
         }
         var queued: Set<String> = []
         self.logger.notice("Scheduler started", metadata: ["jobs": "\(jobs.count)"])
+        let sweepsDone = self.startPeriodicSweeps()
 
         while !self.stop.isRaised {
             do {
@@ -433,6 +445,7 @@ public final class Daemon: @unchecked Sendable {
 
         self.logger.notice("Scheduler stopping; waiting for active runs to finish teardown")
         self.waitForRuns()
+        _ = sweepsDone.wait(seconds: .infinity)
         if !self.runtime.dispatcher.flush(timeout: 30) {
             self.logger.warning("Some notifications were still undelivered at exit")
         }

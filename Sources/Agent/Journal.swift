@@ -59,6 +59,7 @@ public final class Journal: @unchecked Sendable {
             """
         )
         try self.createUploadAndFireTables()
+        try self.createBudgetTable()
         try self.execute("CREATE INDEX IF NOT EXISTS runs_by_job ON runs(job, started_at)")
         try self.execute("CREATE INDEX IF NOT EXISTS transitions_by_run ON transitions(run_id, id)")
     }
@@ -66,6 +67,9 @@ public final class Journal: @unchecked Sendable {
     deinit {
         sqlite3_close(self.database)
     }
+
+    /// The SQLite connection, for extensions in other files; use it only while holding `lock`.
+    var databaseHandle: OpaquePointer? { self.database }
 
     /// Writes `record` and the transitions that led to it in one transaction.
     public func save(
@@ -171,7 +175,7 @@ public final class Journal: @unchecked Sendable {
         case null
     }
 
-    private func records(_ sql: String, _ values: [SQLValue]) throws -> [RunRecord] {
+    func records(_ sql: String, _ values: [SQLValue]) throws -> [RunRecord] {
         self.lock.lock()
         defer { self.lock.unlock() }
         let statement = try self.prepare(sql)

@@ -76,6 +76,9 @@ public struct RunRecord: Codable, Sendable, Equatable {
     public var finishedAt: Date?
     /// A link to the model repo commit with the outputs, when the status record named one.
     public var modelCommitURL: String?
+    /// The job's `machine.hourly_rate` in US dollars when the run started, kept so that a later rate change does
+    /// not change the estimated cost of past runs. Nil for runs without a rate and for records older than the field.
+    public var hourlyRate: Double?
 
     public struct Outcome: Codable, Sendable, Equatable {
         public var succeeded: Bool
@@ -91,7 +94,8 @@ public struct RunRecord: Codable, Sendable, Equatable {
         machineName: String,
         machineType: String,
         startedAt: Date,
-        maxDuration: Double
+        maxDuration: Double,
+        hourlyRate: Double? = nil
     ) {
         self.runId = runId
         self.job = job
@@ -112,5 +116,6 @@ public struct RunRecord: Codable, Sendable, Equatable {
         self.scriptMayExist = false
         self.finishedAt = nil
         self.modelCommitURL = nil
+        self.hourlyRate = hourlyRate
     }
 }

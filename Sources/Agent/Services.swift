@@ -19,6 +19,27 @@ public protocol MachineService: Sendable {
     func stopMachine(id: String) throws
     /// Deletes a machine; succeeds when it is already gone.
     func deleteMachine(id: String) throws
+    /// Returns every machine of the team that is not deleted, following every page, for the orphan sweep.
+    func listAllMachines() throws -> [(id: String, name: String, state: String)]
+    /// Returns every startup script of the team that is not deleted, following every page.
+    func listAllStartupScripts() throws -> [(id: String, name: String)]
+}
+
+/// The error of a `MachineService` that cannot list the whole team, so the orphan sweep cannot run on it.
+public struct TeamListingUnsupported: Error, CustomStringConvertible {
+    public var description: String {
+        "this machine service cannot list every machine of the team; the orphan sweep needs PaperspaceMachineService"
+    }
+}
+
+extension MachineService {
+    public func listAllMachines() throws -> [(id: String, name: String, state: String)] {
+        throw TeamListingUnsupported()
+    }
+
+    public func listAllStartupScripts() throws -> [(id: String, name: String)] {
+        throw TeamListingUnsupported()
+    }
 }
 
 /// The result of reading a run's status record and outputs from the model repo.

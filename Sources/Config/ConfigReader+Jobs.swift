@@ -5,7 +5,7 @@ import Support
 extension ConfigReader {
     static let jobKeys = [
         "schedule", "time_zone", "machine", "repository", "setup", "dataset", "train", "model", "env",
-        "max_duration", "poll", "timeouts", "notify", "kind", "upload_training_data",
+        "max_duration", "max_cost", "poll", "timeouts", "notify", "kind", "upload_training_data",
     ] + ConfigReader.timingKeys
     static let machineKeys = ["type", "template", "region", "disk_size", "hourly_rate"]
     static let repositoryKeys = ["url", "ref"]
@@ -93,9 +93,10 @@ extension ConfigReader {
         let notify = self.notify(view, declaredNotifiers: declaredNotifiers)
         let trainingUpload = self.trainingDataUpload(view, datasetRepo: dataset?.repo)
         let timing = self.timing(view)
+        let maxCost = self.maxCost(view, machine: machine)
 
         guard let schedule, let machine, let repository, let dataset, let train, let model else { return nil }
-        return TrainingJob(
+        var job = TrainingJob(
             name: entry.name,
             schedule: schedule,
             timeZone: timeZone ?? defaultTimeZone,
@@ -120,6 +121,8 @@ extension ConfigReader {
             overlap: timing.overlap,
             jitter: timing.jitter
         )
+        job.maxCost = maxCost
+        return job
     }
 
     /// The keys of both job kinds that say when a fire starts: catch-up, deadline, overlap and jitter.

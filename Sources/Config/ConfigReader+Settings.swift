@@ -2,8 +2,10 @@ import Foundation
 import Support
 
 extension ConfigReader {
-    static let topLevelKeys = ["state_directory", "time_zone", "log_level", "paperspace", "hub", "notifiers", "jobs"]
-    static let paperspaceKeys = ["endpoint", "api_key", "api_key_file", "name_prefix"]
+    static let topLevelKeys = [
+        "state_directory", "time_zone", "log_level", "paperspace", "hub", "notifiers", "jobs", "budget",
+    ]
+    static let paperspaceKeys = ["endpoint", "api_key", "api_key_file", "name_prefix", "sweep_interval"]
     static let hubKeys = ["endpoint", "token", "token_file"]
 
     /// Reads the whole document. Returns nil when any error was recorded.
@@ -45,6 +47,7 @@ extension ConfigReader {
         )
         configuration.jobs = jobs.training
         configuration.uploads = jobs.uploads
+        configuration.budget = self.budget(view)
 
         if view.value("jobs").map(ConfigReader.declaresTrainingJob) == true {
             self.requireCredential(
@@ -117,11 +120,15 @@ extension ConfigReader {
                 self.error(
                     view.value("name_prefix")!.position,
                     "paperspace.name_prefix",
-                    "invalid name prefix `\(prefix)`: expected lowercase letters, digits and dashes, "
+                    "invalid name prefix `\(prefix)`: expected lowercase letters, digits and single dashes, "
+                        + "starting with a letter and not ending with a dash, "
                         + "at most \(ConfigReader.maxNameLength) characters",
                     fix: "use a prefix such as `\(ConfigReader.suggestedName(for: prefix))`"
                 )
             }
+        }
+        if let interval = self.duration(view, "sweep_interval", range: 10...86_400, example: "10m") {
+            settings.sweepInterval = interval
         }
         return (settings, key.present)
     }
@@ -251,8 +258,15 @@ extension ConfigReader {
         return name.allSatisfy { ($0.isASCII && $0.isLowercase) || $0.isASCIIDigit || $0 == "-" }
     }
 
+    /// True for prefixes that start with a letter, use lowercase letters, digits and single dashes, and do not end
+    /// with a dash. The orphan sweep splits machine names at the dash after the prefix, so `ns-` or `ns--x`
+    /// would make names of different agents harder to tell apart.
     static func isValidNamePrefix(_ prefix: String) -> Bool {
-        !prefix.isEmpty && prefix.count <= ConfigReader.maxNameLength
+        guard let first = prefix.first, first.isASCII, first.isLowercase, prefix.count <= ConfigReader.maxNameLength
+        else {
+            return false
+        }
+        return !prefix.hasSuffix("-") && !prefix.contains("--")
             && prefix.allSatisfy { ($0.isASCII && $0.isLowercase) || $0.isASCIIDigit || $0 == "-" }
     }
 

@@ -22,6 +22,8 @@ public struct Configuration: Sendable {
     public var uploads: [UploadJob]
     /// Problems that do not stop the daemon, such as an inline secret in a file other users can read.
     public var warnings: [ConfigDiagnostic]
+    /// The `budget:` section: a monthly spending limit over every training job. Nil means no limit.
+    public var budget: BudgetSettings? = nil
 
     public init(
         sourcePath: String,
@@ -105,6 +107,8 @@ public struct PaperspaceSettings: Sendable {
     public var apiKey: Secret?
     /// The first part of every machine and startup script name this agent creates. Default `nightshift`.
     public var namePrefix: String
+    /// `sweep_interval`: seconds between orphan sweeps while the daemon runs. Default 600 (10 minutes).
+    public var sweepInterval: Double = PaperspaceSettings.defaultSweepInterval
 
     public init(
         endpoint: String = PaperspaceSettings.defaultEndpoint,
@@ -117,6 +121,7 @@ public struct PaperspaceSettings: Sendable {
     }
 
     public static let defaultEndpoint = "https://api.paperspace.com/v1"
+    public static let defaultSweepInterval: Double = 600
 }
 
 /// The `hub:` section.
@@ -337,6 +342,9 @@ public struct TrainingJob: Sendable {
     public var overlap: OverlapPolicy
     /// `jitter` and `jitter_mode`: a start delay below the limit. Default none, mode `stable`.
     public var jitter: Jitter
+    /// `max_cost`: the most one run may cost in US dollars, checked as `machine.hourly_rate` times
+    /// `max_duration` before any machine is created. Nil means no per-run limit.
+    public var maxCost: Double? = nil
 
     public init(
         name: String,
