@@ -116,7 +116,7 @@ public final class OrphanSweeper: @unchecked Sendable {
                 report.machinesDeleted.append(machine.id)
                 self.close(claim.record, machineId: machine.id)
                 self.send(
-                    .failed,
+                    .orphanSwept,
                     name: name,
                     machineId: machine.id,
                     reason: "the orphan sweep found machine \(machine.id) (\(machine.name)) in state "

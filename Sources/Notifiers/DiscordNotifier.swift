@@ -134,7 +134,7 @@ public struct DiscordNotifier: Notifier, CustomStringConvertible, CustomDebugStr
     static func color(for notification: RunNotification) -> Int {
         switch notification.kind {
         case .failed, .teardownFailed: 0xD0_3B_3B
-        case .missed, .skipped, .budgetWarning: 0xE8_9A_1C
+        case .missed, .skipped, .budgetWarning, .orphanSwept: 0xE8_9A_1C
         case .succeeded: 0x2E_A0_43
         case .started: 0x35_76_D0
         }

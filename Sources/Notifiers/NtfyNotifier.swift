@@ -130,6 +130,7 @@ public struct NtfyNotifier: Notifier, CustomStringConvertible, CustomDebugString
         case .skipped: "fast_forward"
         case .teardownFailed: "rotating_light"
         case .budgetWarning: "warning"
+        case .orphanSwept: "broom"
         }
     }
 

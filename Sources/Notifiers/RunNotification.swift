@@ -155,6 +155,7 @@ public struct RunNotification: Sendable, Codable, Equatable {
         case .skipped: "skipped, still running"
         case .teardownFailed: "teardown failed"
         case .budgetWarning: "budget warning"
+        case .orphanSwept: "orphan machine deleted"
         }
     }
 
@@ -203,6 +204,10 @@ public struct RunNotification: Sendable, Codable, Equatable {
             let budget = self.budgetUSD.map { " of its \(RunNotification.formatDollars($0)) budget" } ?? ""
             let reason = self.reason.map { ": \($0)" } ?? ""
             return "\(run)\(spent)\(budget)\(reason)"
+        case .orphanSwept:
+            let machine = self.machineId.map { "machine \($0)" } ?? "a machine"
+            let reason = self.reason.map { ": \($0)" } ?? ""
+            return "\(machine) of \(run) was left running with no run owning it, and was deleted\(reason)"
         case .teardownFailed:
             let machine = self.machineId.map { "machine \($0)" } ?? "the machine"
             let reason = self.reason.map { ": \($0)" } ?? ""

@@ -121,6 +121,7 @@ public enum SlackMessage {
         case .skipped: ":fast_forward:"
         case .teardownFailed: ":rotating_light:"
         case .budgetWarning: ":warning:"
+        case .orphanSwept: ":broom:"
         }
     }
 

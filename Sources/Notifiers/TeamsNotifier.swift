@@ -122,7 +122,7 @@ public struct TeamsNotifier: Notifier, CustomStringConvertible, CustomDebugStrin
     private static func color(for notification: RunNotification) -> String {
         switch notification.kind {
         case .failed, .teardownFailed: "Attention"
-        case .missed, .skipped, .budgetWarning: "Warning"
+        case .missed, .skipped, .budgetWarning, .orphanSwept: "Warning"
         case .succeeded: "Good"
         case .started: "Default"
         }

@@ -10,6 +10,8 @@ public enum RunEventKind: String, Sendable, CaseIterable, Codable {
     case skipped = "run_skipped"
     /// Teardown could not confirm that the machine is gone: a person must look, because it may still cost money.
     case teardownFailed = "teardown_failed"
+    /// The orphan sweep found a machine of this agent that no run owned, and deleted it.
+    case orphanSwept = "orphan_swept"
     /// The estimated cost of a run or of a job's runs reached the warning share of its budget.
     case budgetWarning = "budget_warning"
 }

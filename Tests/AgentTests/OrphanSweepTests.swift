@@ -76,7 +76,7 @@ struct OrphanSweepTests {
             ($0["reason"] as? String)?.contains("orphan sweep found machine \(orphan)") == true
         }
         #expect(swept.count == 1)
-        #expect(swept.first?["type"] as? String == "run_failed")
+        #expect(swept.first?["type"] as? String == "orphan_swept")
 
         harness.stop.raise()
         #expect(harness.daemon.waitForRuns(timeout: 60))
