@@ -126,7 +126,10 @@ extension Daemon {
         guard configuration.stateDirectory == current else {
             self.logger.error(
                 "Configuration reload failed because state_directory changed; restart nightshift to move the journal",
-                metadata: ["config": path, "state_directory": current, "state_directory.new": configuration.stateDirectory]
+                metadata: [
+                    "config": path, "state_directory": current,
+                    "state_directory.new": configuration.stateDirectory,
+                ]
             )
             self.service.ready(status: self.statusLine())
             return false

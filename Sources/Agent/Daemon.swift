@@ -222,7 +222,8 @@ public final class Daemon: @unchecked Sendable {
             return nil
         }
         let runId = self.makeRunId(now)
-        let runner = UploadRunner(uploader: uploader, events: CurrentRuntimeEventSink(daemon: self), logger: self.logger)
+        let events = CurrentRuntimeEventSink(daemon: self)
+        let runner = UploadRunner(uploader: uploader, events: events, logger: self.logger)
         self.begin(job: job.name)
         let thread = Thread { [self] in
             let result = runner.run(job, runId: runId, stop: self.stop, now: now)

@@ -185,7 +185,8 @@ public final class SystemdNotifier: @unchecked Sendable {
         let sent = withUnsafePointer(to: &storage) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
                 bytes.withUnsafeBytes { body in
-                    sendto(descriptor, body.baseAddress, body.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL), address, length)
+                    let flags = Int32(MSG_DONTWAIT | MSG_NOSIGNAL)
+                    return sendto(descriptor, body.baseAddress, body.count, flags, address, length)
                 }
             }
         }
