@@ -29,7 +29,8 @@ public struct ConfigurationChanges: Sendable, Equatable {
 
     public init() {}
 
-    /// Compares two configurations. A job or notifier counts as changed when any of its settings differs.
+    /// Compares two configurations. A job or notifier counts as changed when any of its settings differs,
+    /// secret values included.
     public init(from old: Configuration, to new: Configuration) {
         let oldJobs = ConfigurationChanges.jobFingerprints(old)
         let newJobs = ConfigurationChanges.jobFingerprints(new)
@@ -37,8 +38,14 @@ public struct ConfigurationChanges: Sendable, Equatable {
         self.jobsRemoved = old.jobNames.filter { newJobs[$0] == nil }
         self.jobsChanged = new.jobNames.filter { name in oldJobs[name].map { $0 != newJobs[name] } ?? false }
 
-        let oldNotifiers = Dictionary(old.notifiers.map { ($0.name, "\($0)") }, uniquingKeysWith: { first, _ in first })
-        let newNotifiers = Dictionary(new.notifiers.map { ($0.name, "\($0)") }, uniquingKeysWith: { first, _ in first })
+        let oldNotifiers = Dictionary(
+            old.notifiers.map { ($0.name, ConfigurationChanges.fingerprint($0)) },
+            uniquingKeysWith: { first, _ in first }
+        )
+        let newNotifiers = Dictionary(
+            new.notifiers.map { ($0.name, ConfigurationChanges.fingerprint($0)) },
+            uniquingKeysWith: { first, _ in first }
+        )
         self.notifiersAdded = new.notifiers.map(\.name).filter { oldNotifiers[$0] == nil }
         self.notifiersRemoved = old.notifiers.map(\.name).filter { newNotifiers[$0] == nil }
         self.notifiersChanged = new.notifiers.map(\.name).filter { name in
@@ -52,13 +59,28 @@ public struct ConfigurationChanges: Sendable, Equatable {
     }
 
     /// Returns a text form of every setting of each job, by job name, to compare two loads of the config.
-    // NOTE: `Secret` prints without its value, so a job whose only change is a secret's value counts as
-    // unchanged here. Runs started after the reload still use the new value.
     static func jobFingerprints(_ configuration: Configuration) -> [String: String] {
         var result: [String: String] = [:]
-        for job in configuration.jobs { result[job.name] = "training \(job)" }
-        for job in configuration.uploads { result[job.name] = "upload \(job)" }
+        for job in configuration.jobs { result[job.name] = "training " + ConfigurationChanges.fingerprint(job) }
+        for job in configuration.uploads { result[job.name] = "upload " + ConfigurationChanges.fingerprint(job) }
         return result
+    }
+
+    /// Returns every stored property of `value`, recursively, with sets and dictionaries sorted, because their
+    /// order differs between two loads of the same file. It contains secret values, so it is only compared and
+    /// never logged.
+    static func fingerprint(_ value: Any) -> String {
+        let mirror = Mirror(reflecting: value)
+        if mirror.children.isEmpty {
+            return String(describing: value)
+        }
+        var parts = mirror.children.map { child in
+            (child.label.map { $0 + "=" } ?? "") + ConfigurationChanges.fingerprint(child.value)
+        }
+        if mirror.displayStyle == .set || mirror.displayStyle == .dictionary {
+            parts.sort()
+        }
+        return "(" + parts.joined(separator: ",") + ")"
     }
 
     /// Returns the settings that decide when a job fires, by job name; a job whose key is unchanged keeps its

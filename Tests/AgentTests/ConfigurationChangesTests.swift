@@ -33,7 +33,8 @@ struct ConfigurationChangesTests {
             sourcePath: "a.yaml",
             logLevel: .debug,
             notifiers: [
-                self.notifier("slack", url: "http://127.0.0.1:1/a"), self.notifier("fresh", url: "http://127.0.0.1:1/c"),
+                self.notifier("slack", url: "http://127.0.0.1:1/a"),
+                self.notifier("fresh", url: "http://127.0.0.1:1/c"),
             ],
             jobs: [
                 self.job("kept"), self.job("edited", train: "python3 train.py --epochs 5"), self.job("added"),
@@ -69,5 +70,29 @@ struct ConfigurationChangesTests {
         // A changed command keeps the tracker; a changed schedule gets a new one.
         #expect(old["nightly"] == new["nightly"])
         #expect(old["hourly"] != new["hourly"])
+    }
+}
+
+struct ConfigurationFingerprintTests {
+    @Test func secretChangeCountsAsChanged() {
+        let first = NotifierSettings(
+            name: "a",
+            kind: .slack,
+            url: Secret(value: "http://127.0.0.1:1/x", source: .inline)
+        )
+        let second = NotifierSettings(
+            name: "a",
+            kind: .slack,
+            url: Secret(value: "http://127.0.0.1:1/y", source: .inline)
+        )
+        #expect(ConfigurationChanges.fingerprint(first) != ConfigurationChanges.fingerprint(second))
+    }
+
+    @Test func setOrderDoesNotMatter() {
+        var first = NotifierSettings(name: "a", kind: .slack, url: nil)
+        var second = first
+        first.events = [.started, .failed, .succeeded, .missed]
+        second.events = [.missed, .succeeded, .failed, .started]
+        #expect(ConfigurationChanges.fingerprint(first) == ConfigurationChanges.fingerprint(second))
     }
 }
