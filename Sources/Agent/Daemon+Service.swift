@@ -4,7 +4,7 @@ import Notifiers
 import Schedules
 import Support
 
-/// The daemon's state as systemd sees it: a reload waiting for the scheduler, and what the `STATUS=` line shows.
+/// The daemon's service state: a reload waiting for the scheduler, and the facts the `STATUS=` line reports.
 final class DaemonServiceState: @unchecked Sendable {
     /// A validated configuration that the scheduler applies on its next wake.
     let pendingReload = Protected<Configuration?>(nil)
@@ -16,7 +16,7 @@ final class DaemonServiceState: @unchecked Sendable {
     let readyPending = Protected(true)
 }
 
-/// What a reload changes, by job and notifier name.
+/// The jobs, notifiers and settings a reload adds, removes or changes, by name.
 public struct ConfigurationChanges: Sendable, Equatable {
     public var jobsAdded: [String] = []
     public var jobsRemoved: [String] = []
@@ -83,7 +83,7 @@ public struct ConfigurationChanges: Sendable, Equatable {
         return "(" + parts.joined(separator: ",") + ")"
     }
 
-    /// Returns the settings that decide when a job fires, by job name; a job whose key is unchanged keeps its
+    /// Returns the settings that decide when a job fires, by job name. A job whose key is unchanged keeps its
     /// schedule tracker across a reload.
     static func timingKeys(_ configuration: Configuration) -> [String: String] {
         var result: [String: String] = [:]
@@ -115,7 +115,7 @@ extension Daemon {
     // MARK: - Reload
 
     /// Loads and validates the config at `path` for a reload, on the calling thread. On success the scheduler
-    /// applies it on its next wake, within half a second; returns whether it was accepted.
+    /// applies it on its next wake, within half a second. Returns whether it was accepted.
     ///
     /// On any error the running config stays in effect and every diagnostic is logged as one line, with its
     /// position in `file`, `line` and `column`.
@@ -173,7 +173,7 @@ extension Daemon {
     }
 
     /// Applies a configuration that `requestReload` accepted: builds its clients and notifiers, swaps the jobs the
-    /// scheduler sees, and logs what changed. Runs already active keep the job definition they started with.
+    /// scheduler uses, and logs what changed. Runs already active keep the job definition they started with.
     ///
     /// A job whose timing settings are unchanged keeps its tracker, so a reload never fires or skips it. A new job,
     /// or one whose timing changed, starts with a fresh tracker, whose first wake counts nothing as missed.
@@ -204,16 +204,16 @@ extension Daemon {
         let oldKeys = ConfigurationChanges.timingKeys(old.configuration)
         let newKeys = ConfigurationChanges.timingKeys(configuration)
         jobs = self.scheduledJobs()
-        var kept: [String: ScheduleTracker] = [:]
+        var trackersAfterReload: [String: ScheduleTracker] = [:]
         for job in jobs {
             if let tracker = trackers[job.name], oldKeys[job.name] == newKeys[job.name] {
-                kept[job.name] = tracker
+                trackersAfterReload[job.name] = tracker
             } else {
-                kept[job.name] = ScheduleTracker(timing: job.timing, lastFire: nil)
+                trackersAfterReload[job.name] = ScheduleTracker(timing: job.timing, lastFire: nil)
             }
         }
-        trackers = kept
-        queued = queued.filter { kept[$0] != nil }
+        trackers = trackersAfterReload
+        queued = queued.filter { trackersAfterReload[$0] != nil }
 
         // The old workers may be in the middle of a delivery, so they stop on their own thread. The new
         // dispatcher resumes every row they leave pending in the same outbox.
@@ -282,7 +282,7 @@ extension Daemon {
         self.service.pingWatchdogIfDue()
     }
 
-    /// One line for systemd's `STATUS=`: the active runs with their states, then the next fire.
+    /// Returns the line for systemd's `STATUS=`: the active runs with their states, then the next fire.
     func statusLine() -> String {
         let states = self.serviceState.runStates.current
         let activeByJob = self.active.current.filter { $0.value > 0 }

@@ -9,6 +9,7 @@ import Support
 ///
 /// `stop` is raised by SIGINT or SIGTERM. The daemon then stops scheduling, cancels every active run (which
 /// starts its teardown), waits until every teardown has finished, flushes notifications, and returns.
+/// `requestReload` swaps in a new config between scheduler wakes, and `service` reports to systemd.
 public final class Daemon: @unchecked Sendable {
     /// The clients and configuration in effect; a reload replaces them.
     public var runtime: Runtime { self.currentRuntime.current }

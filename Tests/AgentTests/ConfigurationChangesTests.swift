@@ -67,7 +67,7 @@ struct ConfigurationChangesTests {
         )
         let old = ConfigurationChanges.timingKeys(before)
         let new = ConfigurationChanges.timingKeys(after)
-        // A changed command keeps the tracker; a changed schedule gets a new one.
+        // A changed command keeps the tracker, but a changed schedule gets a new one.
         #expect(old["nightly"] == new["nightly"])
         #expect(old["hourly"] != new["hourly"])
     }

@@ -8,7 +8,7 @@ import Testing
     import Glibc
 #endif
 
-/// A datagram socket standing in for systemd's `NOTIFY_SOCKET`; a thread collects every message it receives.
+/// A datagram socket standing in for systemd's `NOTIFY_SOCKET`, with a thread that collects every message.
 final class NotifySocketCollector: @unchecked Sendable {
     let path: String
     private let descriptor: Int32
@@ -44,7 +44,7 @@ final class NotifySocketCollector: @unchecked Sendable {
 
     var received: [String] { self.messages.current }
 
-    /// Waits until some message satisfies `condition`; returns its index in `received`.
+    /// Waits until some message satisfies `condition`, and returns its index in `received`.
     func waitFor(timeout: Double, after start: Int = 0, _ condition: (String) -> Bool) -> Int? {
         let deadline = Date(timeIntervalSinceNow: timeout)
         while Date() < deadline {
@@ -139,7 +139,8 @@ struct ServiceProcessTests {
         #expect(errorLines.count >= 2, "log:\n\(log)")
         for line in errorLines {
             #expect(line.contains("file=\(harness.configPath)"))
-            #expect(line.contains(" line=") && line.contains(" column="))
+            #expect(line.contains(" line="))
+            #expect(line.contains(" column="))
         }
         #expect(!log.contains("Configuration reloaded"))
         let reloading = collector.waitFor(timeout: 5, after: beforeBadReload) { $0.hasPrefix("RELOADING=1") }
@@ -203,7 +204,7 @@ struct ServiceProcessTests {
         #expect(running != nil, "run never reached running:\n\(harness.output("start.log"))")
         start.send(SIGKILL)
         start.wait()
-        // The daemon adopts the run of the killed `start` within a minute; then the job leaves the config.
+        // The daemon adopts the run of the killed `start` within a minute. Then the job leaves the config.
         let adopted = collector.waitFor(timeout: 90) { $0.contains("gold-demo running") }
         #expect(adopted != nil, "no STATUS naming the adopted run:\n\(harness.output("daemon.log"))")
 

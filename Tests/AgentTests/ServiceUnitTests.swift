@@ -29,7 +29,7 @@ struct ServiceUnitTests {
         return (status, output)
     }
 
-    /// Runs `systemd-analyze verify` on `unitText` saved as `nightshift.service`; returns the lines about that unit.
+    /// Runs `systemd-analyze verify` on `unitText` saved as `nightshift.service`, and returns the lines about it.
     func verify(_ unitText: String, in directory: String) throws -> [String] {
         let copy = directory + "/nightshift.service"
         try unitText.write(toFile: copy, atomically: true, encoding: .utf8)
