@@ -4,6 +4,8 @@ SWIFT ?= swift
 PREFIX ?= /usr/local
 SYSCONFDIR ?= /etc
 UNITDIR ?= /etc/systemd/system
+# The binary that install-files copies; `make install` builds it first.
+BINARY ?= .build/release/nightshift
 
 # Debian packages the build and the tests need: the C libraries behind the system library targets, git for
 # the training repository, curl for the stand-in tests, OpenSSH and rsync for the transfer commands and the
@@ -15,7 +17,7 @@ DEB_PYTHON := python3 python3-pip
 # The Hub CLI that the stand-in machine runs, as a real Paperspace machine would.
 PYTHON_PACKAGES := huggingface_hub>=1.0
 
-.PHONY: all deps build demo test install clean
+.PHONY: all deps build demo test install release install-files clean
 
 all: build
 
@@ -51,11 +53,22 @@ demo: build
 test: build
 	$(SWIFT) test --skip-build
 
-install:
+install: release install-files
+
+release:
 	$(SWIFT) build -c release
-	install -D -m 0755 .build/release/nightshift $(DESTDIR)$(PREFIX)/bin/nightshift
-	install -D -m 0644 systemd/nightshift.service $(DESTDIR)$(UNITDIR)/nightshift.service
+
+# Copies the built binary, the unit, the example config and the docs, without building. Paths in the unit
+# follow PREFIX and SYSCONFDIR. DESTDIR stages the tree elsewhere, as packaging does.
+install-files:
+	install -D -m 0755 $(BINARY) $(DESTDIR)$(PREFIX)/bin/nightshift
+	install -d -m 0755 $(DESTDIR)$(UNITDIR)
+	sed -e 's#/usr/local/#$(PREFIX)/#g' -e 's#/etc/nightshift/#$(SYSCONFDIR)/nightshift/#g' \
+	    systemd/nightshift.service > $(DESTDIR)$(UNITDIR)/nightshift.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/nightshift.service
 	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/nightshift/README.md
+	install -D -m 0644 docs/operations.md $(DESTDIR)$(PREFIX)/share/doc/nightshift/operations.md
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/nightshift
 	install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)/nightshift/credentials
 	@# The example config holds no secret, and the service's dynamic user must be able to read it.
 	@if [ ! -e $(DESTDIR)$(SYSCONFDIR)/nightshift/nightshift.yaml ]; then \
@@ -63,6 +76,8 @@ install:
 	else \
 	    echo "Keeping the existing $(SYSCONFDIR)/nightshift/nightshift.yaml"; \
 	fi
+	@echo "Installed. Put the secrets in $(SYSCONFDIR)/nightshift/credentials (mode 600), then run:"
+	@echo "  systemctl daemon-reload && systemctl enable --now nightshift"
 
 clean:
 	rm -rf .build

@@ -74,7 +74,8 @@ let package = Package(
         .testTarget(
             name: "AgentTests",
             dependencies: [
-                "Agent", "Demo", "StandIns", "Config", "Paperspace", "Hub", "Notifiers", "Schedules", "Support",
+                "Agent", "Demo", "StandIns", "Config", "HTTP", "Paperspace", "Hub", "Notifiers", "Schedules",
+                "Support",
             ]
         ),
     ]

@@ -9,12 +9,18 @@ import Support
 ///
 /// `stop` is raised by SIGINT or SIGTERM. The daemon then stops scheduling, cancels every active run (which
 /// starts its teardown), waits until every teardown has finished, flushes notifications, and returns.
+/// `requestReload` swaps in a new config between scheduler wakes, and `service` reports to systemd.
 public final class Daemon: @unchecked Sendable {
-    public let runtime: Runtime
+    /// The clients and configuration in effect; a reload replaces them.
+    public var runtime: Runtime { self.currentRuntime.current }
+    private let currentRuntime: Protected<Runtime>
     let logger: Logger
     let stop: Signal
+    /// Receives READY, STATUS, WATCHDOG and STOPPING; does nothing outside systemd.
+    let service: SystemdNotifier
+    let serviceState = DaemonServiceState()
     /// The number of active runs per job in this process.
-    private let active = Protected<[String: Int]>([:])
+    let active = Protected<[String: Int]>([:])
     /// The ids of the runs this process is driving.
     let ownedRuns = Protected<Set<String>>([])
     private let finished = NSCondition()
@@ -30,15 +36,17 @@ public final class Daemon: @unchecked Sendable {
         runtime: Runtime,
         logger: Logger,
         stop: Signal,
+        service: SystemdNotifier = SystemdNotifier(environment: [:]),
         makeRunId: @escaping @Sendable (Date) -> String = Daemon.defaultRunId,
         onTransition: @escaping @Sendable (RunRecord, LifecycleState, LifecycleState, String) -> Void = { _, _, _, _ in
         },
         onPoll: @escaping @Sendable (RunRecord, String?) -> Void = { _, _ in },
         onUploadFinished: @escaping @Sendable (UploadJob, String, UploadRunResult) -> Void = { _, _, _ in }
     ) {
-        self.runtime = runtime
+        self.currentRuntime = Protected(runtime)
         self.logger = logger
         self.stop = stop
+        self.service = service
         self.makeRunId = makeRunId
         self.onTransition = onTransition
         self.onPoll = onPoll
@@ -226,7 +234,8 @@ public final class Daemon: @unchecked Sendable {
             return nil
         }
         let runId = self.makeRunId(now)
-        let runner = UploadRunner(uploader: uploader, events: self.runtime.uploadEvents, logger: self.logger)
+        let events = CurrentRuntimeEventSink(daemon: self)
+        let runner = UploadRunner(uploader: uploader, events: events, logger: self.logger)
         self.begin(job: job.name)
         let thread = Thread { [self] in
             let result = runner.run(job, runId: runId, stop: self.stop, now: now)
@@ -247,6 +256,10 @@ public final class Daemon: @unchecked Sendable {
         thread.name = "upload-\(runId)"
         thread.start()
         return runId
+    }
+
+    func replaceRuntime(_ runtime: Runtime) {
+        self.currentRuntime.withLock { $0 = runtime }
     }
 
     /// Counts a run of `job` as active, so that `waitForRuns` waits for it.
@@ -295,7 +308,7 @@ public final class Daemon: @unchecked Sendable {
             machines: self.runtime.machines,
             results: self.runtime.results,
             journal: self.runtime.journal,
-            events: self.runtime.events,
+            events: CurrentRuntimeEventSink(daemon: self),
             logger: self.logger,
             cancel: self.stop,
             scriptText: {
@@ -306,7 +319,7 @@ public final class Daemon: @unchecked Sendable {
                     hubToken: token
                 )
             },
-            onTransition: self.onTransition,
+            onTransition: self.observingTransition,
             onPoll: self.onPoll
         )
         let thread = Thread { [self] in
@@ -382,7 +395,7 @@ public final class Daemon: @unchecked Sendable {
     /// logged. Each sleep lasts at most `maxSleep` seconds, so that a jump is noticed and runs left behind by a
     /// dead `nightshift start` are adopted within a minute.
     public func runScheduler(maxSleep: Double = 60) {
-        let jobs = self.scheduledJobs()
+        var jobs = self.scheduledJobs()
         let lastFires: [String: Date]
         do {
             lastFires = try self.runtime.journal.lastFireTimes()
@@ -402,6 +415,7 @@ public final class Daemon: @unchecked Sendable {
         let sweepsDone = self.startPeriodicSweeps()
 
         while !self.stop.isRaised {
+            self.applyPendingReload(jobs: &jobs, trackers: &trackers, queued: &queued)
             do {
                 try self.adoptUnownedRuns(quiet: true)
             } catch {
@@ -409,6 +423,7 @@ public final class Daemon: @unchecked Sendable {
             }
             let reading = ClockReading.now()
             var earliest: Date? = nil
+            var nextFires: [String: Date] = [:]
             var clockEventLogged = false
             for job in jobs {
                 guard var tracker = trackers[job.name] else { continue }
@@ -436,15 +451,17 @@ public final class Daemon: @unchecked Sendable {
                 }
                 if let next = step.decision.nextDue {
                     earliest = min(earliest ?? next, next)
+                    nextFires[job.name] = next
                 }
             }
+            self.reportSchedulerPass(nextFires: nextFires)
             var sleep = min(maxSleep, max(0, (earliest ?? .distantFuture).timeIntervalSinceNow))
             if !queued.isEmpty { sleep = min(sleep, 5) }
-            if self.stop.wait(seconds: sleep) { break }
+            if self.sleepUntilWake(seconds: sleep) { break }
         }
 
         self.logger.notice("Scheduler stopping; waiting for active runs to finish teardown")
-        self.waitForRuns()
+        self.waitForTeardowns()
         _ = sweepsDone.wait(seconds: .infinity)
         if !self.runtime.dispatcher.flush(timeout: 30) {
             self.logger.warning("Some notifications were still undelivered at exit")

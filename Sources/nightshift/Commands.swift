@@ -86,16 +86,31 @@ enum Commands {
         return ExitCode.success.rawValue
     }
 
+    /// Runs the daemon until SIGTERM or SIGINT. Under systemd it reports READY, STATUS, WATCHDOG and STOPPING
+    /// on `NOTIFY_SOCKET`, and SIGHUP reloads the config without interrupting active runs.
     static func run(_ arguments: ParsedArguments) -> Int32 {
         guard let configuration = self.loadConfiguration(arguments.configPath) else {
             return ExitCode.dataError.rawValue
         }
         let logger = self.makeLogger(configuration)
+        let service = SystemdNotifier.fromProcessEnvironment(logger: logger.with(["component": "systemd"]))
         let stop = Signal()
-        SignalWatcher.install(stop: stop, logger: logger)
+        let daemonBox = Protected<Daemon?>(nil)
+        let configPath = arguments.configPath
+        SignalWatcher.install(stop: stop, logger: logger) {
+            guard let daemon = daemonBox.current else {
+                logger.warning("SIGHUP ignored because nightshift is still starting; send it again once it is ready")
+                return
+            }
+            daemon.requestReload(configPath: configPath, environment: ProcessInfo.processInfo.environment)
+        }
         logger.notice(
             "nightshift starting",
-            metadata: ["version": NightshiftVersion.current, "config": arguments.configPath, "pid": "\(getpid())"]
+            metadata: [
+                "version": NightshiftVersion.current, "config": arguments.configPath, "pid": "\(getpid())",
+                "systemd": service.isEnabled ? "notify" : "off",
+                "watchdog_interval_s": service.watchdogInterval.map { String(format: "%g", $0) } ?? "off",
+            ]
         )
         let runtime: Runtime
         do {
@@ -104,7 +119,7 @@ enum Commands {
             logger.critical("Cannot open the state directory or journal", metadata: ["error": "\(error)"])
             return ExitCode.cannotCreate.rawValue
         }
-        let daemon = Daemon(runtime: runtime, logger: logger, stop: stop)
+        let daemon = Daemon(runtime: runtime, logger: logger, stop: stop, service: service)
         do {
             let recovered = try daemon.recover()
             logger.notice("Journal recovery finished", metadata: ["runs": "\(recovered)"])
@@ -112,6 +127,8 @@ enum Commands {
             logger.critical("Cannot read the journal", metadata: ["error": "\(error)"])
             return ExitCode.software.rawValue
         }
+        daemonBox.withLock { $0 = daemon }
+        // READY=1 goes out from the scheduler's first pass, once every job's next fire is known.
         daemon.runScheduler()
         logger.notice("nightshift stopped")
         return ExitCode.success.rawValue

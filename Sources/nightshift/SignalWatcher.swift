@@ -14,9 +14,10 @@ private let handleSignal: @convention(c) (Int32) -> Void = { signal in
     _ = write(signalPipeWriteEnd, &byte, 1)
 }
 
-/// Turns SIGINT and SIGTERM into a raised `Signal` and logs every signal that arrives.
+/// Turns SIGINT and SIGTERM into a raised `Signal`, SIGHUP into a call of `reload`, and logs every signal that
+/// arrives. `reload` runs on the watcher's thread, so a second SIGHUP waits until the first reload returns.
 enum SignalWatcher {
-    static func install(stop: Signal, logger: Logger) {
+    static func install(stop: Signal, logger: Logger, reload: (@Sendable () -> Void)? = nil) {
         var descriptors: [Int32] = [0, 0]
         guard pipe(&descriptors) == 0 else {
             logger.error("Signal handling is unavailable because pipe failed", metadata: ["errno": "\(errno)"])
@@ -41,11 +42,14 @@ enum SignalWatcher {
                 guard count == 1 else { return }
                 let name = byte == UInt8(SIGINT) ? "SIGINT" : byte == UInt8(SIGTERM) ? "SIGTERM" : "SIGHUP"
                 if Int32(byte) == SIGHUP {
-                    // NOTE: reloading the config on SIGHUP is not built yet; the signal is logged and ignored.
-                    logger.warning(
-                        "SIGHUP received; config reload is not supported yet, ignoring",
-                        metadata: ["signal": name]
-                    )
+                    if let reload, received == 0 {
+                        reload()
+                    } else {
+                        logger.warning(
+                            "SIGHUP ignored because this command does not reload its configuration or is stopping",
+                            metadata: ["signal": name]
+                        )
+                    }
                     continue
                 }
                 received += 1
