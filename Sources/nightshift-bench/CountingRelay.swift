@@ -3,6 +3,10 @@ import Support
 
 /// A TCP relay on 127.0.0.1 that forwards every connection to another loopback port and counts the bytes each way,
 /// so a benchmark can tell how much a client sent, protocol overhead included.
+///
+/// The Hub stand-in puts its own origin in the LFS `verify` links, and the client sends its token only to its
+/// endpoint's origin. So in replies the relay replaces `127.0.0.1:<target port>` with `127.0.0.1:<relay port>`,
+/// which has the same length, so `Content-Length` stays right.
 final class CountingRelay: @unchecked Sendable {
     /// Bytes from clients to the target, and from the target back to clients.
     let counts = Protected<(up: Int64, down: Int64)>((0, 0))
@@ -33,7 +37,16 @@ final class CountingRelay: @unchecked Sendable {
         }
         self.listener = listener
         self.port = UInt16(bigEndian: actual.sin_port)
+        self.targetOrigin = Array("127.0.0.1:\(targetPort)".utf8)
+        self.relayOrigin = Array("127.0.0.1:\(self.port)".utf8)
+        guard self.targetOrigin.count == self.relayOrigin.count else {
+            close(listener)
+            throw RelayError.portLength(target: targetPort, relay: self.port)
+        }
     }
+
+    private let targetOrigin: [UInt8]
+    private let relayOrigin: [UInt8]
 
     var baseURL: String { "http://127.0.0.1:\(self.port)" }
 
@@ -95,6 +108,9 @@ final class CountingRelay: @unchecked Sendable {
                 self.counts.withLock { counts in
                     if upward { counts.up += Int64(received) } else { counts.down += Int64(received) }
                 }
+                if !upward {
+                    self.replaceOrigin(in: &buffer, count: received)
+                }
                 var offset = 0
                 while offset < received {
                     let sent = buffer.withUnsafeBytes {
@@ -113,6 +129,22 @@ final class CountingRelay: @unchecked Sendable {
         thread.start()
     }
 
+    /// Replaces the target's origin with the relay's in `buffer[0..<count]`. An origin split across two reads is
+    /// missed, which makes the client's verify call fail with 401 rather than skew a count.
+    private func replaceOrigin(in buffer: inout [UInt8], count: Int) {
+        let pattern = self.targetOrigin
+        guard count >= pattern.count else { return }
+        var index = 0
+        while index <= count - pattern.count {
+            if buffer[index] == pattern[0], buffer[index..<(index + pattern.count)].elementsEqual(pattern) {
+                buffer.replaceSubrange(index..<(index + pattern.count), with: self.relayOrigin)
+                index += pattern.count
+            } else {
+                index += 1
+            }
+        }
+    }
+
     private static func loopback(port: UInt16) -> sockaddr_in {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -125,11 +157,15 @@ final class CountingRelay: @unchecked Sendable {
 /// A relay socket call that failed, with the errno it returned.
 enum RelayError: Error, CustomStringConvertible {
     case socket(operation: String, errno: Int32)
+    case portLength(target: UInt16, relay: UInt16)
 
     var description: String {
         switch self {
         case .socket(let operation, let code):
             "relay \(operation) on 127.0.0.1 failed: \(String(cString: strerror(code))); check that loopback is up"
+        case .portLength(let target, let relay):
+            "relay port \(relay) and stand-in port \(target) differ in length, so replies cannot be rewritten; "
+                + "run the command again for other ports"
         }
     }
 }

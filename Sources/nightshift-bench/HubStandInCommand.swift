@@ -6,8 +6,9 @@ import Support
 /// on stdin, one per line, so a shell script can drive clients at it and read what they sent.
 ///
 /// It prints `endpoint=URL` (the relay, for `HF_ENDPOINT`) and `storage=URL` first. Commands:
-/// `create REPO` makes a dataset repo, `stats [REPO]` prints one line of `key=value` counters, `quit` (or the end
-/// of stdin) stops the servers and removes their files.
+/// `create REPO` makes a dataset repo, `stats [REPO]` prints one line of `key=value` counters, `requests` prints
+/// one line per request received and then `end`, and `quit` (or the end of stdin) stops the servers and removes
+/// their files.
 enum HubStandInCommand {
     static func run(_ arguments: [String]) throws {
         var token = "hf_bench_token"
@@ -38,10 +39,15 @@ enum HubStandInCommand {
                 self.reply("created \(words[1])")
             case "stats":
                 self.reply(self.stats(standIn, relay: relay, repo: words.count > 1 ? words[1] : nil))
+            case "requests":
+                let lines = standIn.requests.map { record in
+                    "\(record.isStorage ? "storage" : "hub") \(record.method) \(record.path) \(record.status)"
+                }
+                self.reply((lines + ["end"]).joined(separator: "\n"))
             case "quit":
                 return
             default:
-                self.reply("error: unknown command \(line); use create REPO, stats [REPO] or quit")
+                self.reply("error: unknown command \(line); use create REPO, stats [REPO], requests or quit")
             }
         }
     }
