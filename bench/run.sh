@@ -239,7 +239,7 @@ upload_twice() {
         before=$(standin "stats $repo")
         measure "${run_env[@]}" "$nightshift" hub upload ticks --local-dir "$dir" --repo-id "$repo"
         after=$(standin "stats $repo")
-        line=$(tail -n 1 "$work/stdout.log" | sed 's/: http[^ ]*//g')
+        line=$(tail -n 1 "$work/stdout.log" | sed 's/: http.*$//')
         sent=$(( $(stat_field "$after" hub_bytes_up) - $(stat_field "$before" hub_bytes_up)
             + $(stat_field "$after" storage_put_bytes) - $(stat_field "$before" storage_put_bytes) ))
         requests=$(( $(stat_field "$after" hub_requests) - $(stat_field "$before" hub_requests)
