@@ -188,7 +188,7 @@ stat_field() { tr ' ' '\n' <<< "$1" | awk -F= -v key="$2" '$1 == key { print $2 
 hub_env=(env HF_ENDPOINT="$endpoint" HF_TOKEN=hf_bench_token XDG_CACHE_HOME="$work/cache")
 
 hub_rows=()
-# hub_row LABEL BYTES: like row, for the transfer table; MB/s is content bytes over wall seconds.
+# hub_row LABEL BYTES ROLE COMMAND...: like row, for the transfer table. MB/s is file bytes over wall seconds.
 hub_row() {
     local label=$1 bytes=$2 role=$3
     shift 3
@@ -230,8 +230,7 @@ done
 # 5. Second uploads of unchanged data: the big CSV, then the small files (first and second time).
 again_rows=()
 # upload_twice LABEL DIR REPO: uploads DIR to a new repo twice, with a hash cache of its own that the first
-# upload fills, and records both runs with the request bytes the stand-in received (through the relay, plus LFS
-# PUT bodies).
+# upload fills. Each row gets the request bytes the stand-in received: those through the relay plus LFS PUT bodies.
 upload_twice() {
     local label=$1 dir=$2 repo=$3 pass before after sent requests line
     local run_env=(env HF_ENDPOINT="$endpoint" HF_TOKEN=hf_bench_token XDG_CACHE_HOME="$work/cache-$repo")

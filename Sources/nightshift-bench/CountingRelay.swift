@@ -83,7 +83,7 @@ final class CountingRelay: @unchecked Sendable {
             var noDelay: Int32 = 1
             setsockopt(socketPair, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, socklen_t(MemoryLayout<Int32>.size))
         }
-        // Each direction closes its half when its source ends; the second pump to finish closes both sockets.
+        // Each direction shuts its half down when its source ends, and the second pump to finish closes both sockets.
         let finished = Protected(0)
         let done: @Sendable () -> Void = {
             if finished.withLock({ count -> Int in

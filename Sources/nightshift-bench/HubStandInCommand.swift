@@ -2,7 +2,7 @@ import Foundation
 import StandIns
 import Support
 
-/// `nightshift-bench hub-standin`: runs `HubStandIn` on 127.0.0.1 behind a `CountingRelay` and answers commands
+/// `nightshift-bench hub-standin`: runs `HubStandIn` on 127.0.0.1 behind a `CountingRelay` and reads commands
 /// on stdin, one per line, so a shell script can drive clients at it and read what they sent.
 ///
 /// It prints `endpoint=URL` (the relay, for `HF_ENDPOINT`) and `storage=URL` first. Commands:
@@ -52,7 +52,7 @@ enum HubStandInCommand {
         }
     }
 
-    /// Counts since the start: requests per server, LFS bytes stored by PUTs (the `size` each upload URL
+    /// Returns the counters since the start: requests per server, LFS bytes stored by PUTs (the `size` each upload URL
     /// carries), bytes through the relay each way, and the commits of `repo` when one is named.
     static func stats(_ standIn: HubStandIn, relay: CountingRelay, repo: String?) -> String {
         let requests = standIn.requests
