@@ -52,8 +52,8 @@ enum HubStandInCommand {
         }
     }
 
-    /// Returns the counters since the start: requests per server, LFS bytes stored by PUTs (the `size` each upload URL
-    /// carries), bytes through the relay each way, and the commits of `repo` when one is named.
+    /// Returns the counters since the start: requests per server, LFS bytes stored by PUTs (the `size` that
+    /// each upload URL carries), bytes through the relay each way, and the commits of `repo` when one is named.
     static func stats(_ standIn: HubStandIn, relay: CountingRelay, repo: String?) -> String {
         let requests = standIn.requests
         let hub = requests.filter { !$0.isStorage }
