@@ -58,7 +58,7 @@ let package = Package(
             ]
         ),
 
-        .executableTarget(name: "nightshift-bench", dependencies: ["Archive", "Support"]),
+        .executableTarget(name: "nightshift-bench", dependencies: ["Archive", "StandIns", "Support"]),
 
         // Tests.
         .testTarget(name: "SupportTests", dependencies: ["Support"]),

@@ -6,9 +6,12 @@ import Support
 let usage = """
     usage: nightshift-bench sha256 FILE...
            nightshift-bench targz [--level N] [--workers N] OUT PATH...
+           nightshift-bench hub-standin [--token TOKEN]
     sha256 prints one '<hex digest>  <file>' line per file, like sha256sum.
     targz writes PATH... to the tar.gz OUT under the names given, so each PATH must be relative.
     It prints a summary on stderr.
+    hub-standin runs the Hub stand-in on 127.0.0.1 and reads the commands create REPO, stats [REPO] and
+    quit on stdin; HubStandInCommand describes them.
     """
 
 func fail(_ message: String) -> Never {
@@ -60,6 +63,8 @@ do {
         }
     case "targz":
         try runTargz(Array(arguments.dropFirst()))
+    case "hub-standin":
+        try HubStandInCommand.run(Array(arguments.dropFirst()))
     default:
         fail(usage)
     }
