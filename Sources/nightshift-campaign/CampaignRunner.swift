@@ -4,7 +4,7 @@ import Foundation
 import StandIns
 import Support
 
-/// What one run of the campaign measured.
+/// The measurements of one campaign run.
 struct RunMeasurement {
     var index: Int
     var finalState: LifecycleState?
