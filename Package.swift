@@ -59,6 +59,11 @@ let package = Package(
         ),
 
         .executableTarget(name: "nightshift-bench", dependencies: ["Archive", "StandIns", "Support"]),
+        // The randomized leak campaign in bench/leak-campaign.sh.
+        .executableTarget(
+            name: "nightshift-campaign",
+            dependencies: ["Agent", "Config", "HTTP", "Hub", "Paperspace", "StandIns", "Support"]
+        ),
 
         // Tests.
         .testTarget(name: "SupportTests", dependencies: ["Support"]),

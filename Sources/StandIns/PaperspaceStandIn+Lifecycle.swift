@@ -94,6 +94,12 @@ extension PaperspaceStandIn {
     }
 
     private func advance(_ machine: MachineRecord, in world: World, now: Date) {
+        if let due = machine.deleteDueAt {
+            if now >= due {
+                self.completeDelete(machine, in: world, now: now)
+            }
+            return
+        }
         if machine.state == .ready && machine.scriptPID == nil && machine.processGroup != nil {
             // A background job of a finished script may still call a shim.
             self.collectGuestPowerCalls(machine, in: world, now: now)

@@ -292,25 +292,38 @@ extension PaperspaceStandIn {
                 )
             }
             let now = Date()
-            self.signalGuest(machine, SIGKILL)
-            machine.processGroup = nil
-            machine.deferred = nil
-            self.finishPendingEvent(machine, in: world, state: "cancelled", now: now)
-            if let poweredOnAt = machine.poweredOnAt {
-                machine.accumulatedSecondsOn += max(0, now.timeIntervalSince(poweredOnAt))
-                machine.poweredOnAt = nil
+            if machine.deleteDueAt != nil {
+                return self.mutationResponse(machine, nil)
             }
-            machine.dtDeleted = now
-            machine.dtModified = now
-            if let scriptId = machine.startupScriptId, let script = world.scripts[scriptId] {
-                script.assignedMachineIds.removeAll { $0 == id }
+            if let lag = world.deleteLag, lag.remaining > 0 {
+                world.deleteLag = lag.remaining > 1 ? (lag.seconds, lag.remaining - 1) : nil
+                machine.deleteDueAt = now.addingTimeInterval(lag.seconds)
+                let event = self.newEvent("deactivate", for: machine, in: world, now: now)
+                return self.mutationResponse(machine, event)
             }
             let event = self.newEvent("deactivate", for: machine, in: world, now: now)
-            event.finish("done", at: now)
-            machine.pendingEventId = nil
-            self.logger.info("Machine deleted", metadata: ["machine.id": id])
+            self.completeDelete(machine, in: world, now: now)
             return self.mutationResponse(machine, event)
         }
+    }
+
+    /// Marks `machine` deleted: its guest processes die, billing stops and its pending `deactivate` event ends.
+    func completeDelete(_ machine: MachineRecord, in world: World, now: Date) {
+        self.signalGuest(machine, SIGKILL)
+        machine.processGroup = nil
+        machine.deferred = nil
+        machine.deleteDueAt = nil
+        if let poweredOnAt = machine.poweredOnAt {
+            machine.accumulatedSecondsOn += max(0, now.timeIntervalSince(poweredOnAt))
+            machine.poweredOnAt = nil
+        }
+        machine.dtDeleted = now
+        machine.dtModified = now
+        if let scriptId = machine.startupScriptId, let script = world.scripts[scriptId] {
+            script.assignedMachineIds.removeAll { $0 == machine.id }
+        }
+        self.finishPendingEvent(machine, in: world, state: "done", now: now)
+        self.logger.info("Machine deleted", metadata: ["machine.id": machine.id])
     }
 
     /// `PATCH /machines/{id}/start|stop|restart`, which accepts no body, `{}` or any JSON object.

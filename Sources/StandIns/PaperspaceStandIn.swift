@@ -107,6 +107,7 @@ public final class PaperspaceStandIn: @unchecked Sendable {
         var requestFaults: [ArmedRequestFault] = []
         var stuckRules: [StuckRule] = []
         var deleteFailuresLeft = 0
+        var deleteLag: (seconds: Double, remaining: Int)?
         var requests: [PaperspaceStandInRequest] = []
         var nextSequence = 1
         var stoppedAt: Date?
@@ -272,10 +273,13 @@ public final class PaperspaceStandIn: @unchecked Sendable {
                 world.stuckRules.append(StuckRule(state: state, namePrefix: prefix))
             case .deleteFails(let count):
                 world.deleteFailuresLeft += count
+            case .deleteLags(let seconds, let count):
+                world.deleteLag = (seconds, count)
             case .clear:
                 world.requestFaults.removeAll()
                 world.stuckRules.removeAll()
                 world.deleteFailuresLeft = 0
+                world.deleteLag = nil
             }
         }
     }

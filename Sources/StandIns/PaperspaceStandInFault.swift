@@ -23,6 +23,10 @@ public enum PaperspaceFault: Sendable {
     case stuck(state: String, machineNamePrefix: String?)
     /// Makes the next `count` calls of `DELETE /machines/{id}` answer 500 INTERNAL_SERVER_ERROR without deleting.
     case deleteFails(count: Int)
+    /// Makes the next `count` calls of `DELETE /machines/{id}` on an `off` machine answer 200 with a `deactivate`
+    /// event in progress, while the machine stays listed, and readable by id, for `seconds` more. The API returns
+    /// an event for a delete, so a delete that completes later is plausible, but its timing is not documented.
+    case deleteLags(seconds: Double, count: Int)
     /// Removes every armed fault and releases stuck machines.
     case clear
 }

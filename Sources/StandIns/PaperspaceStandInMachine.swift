@@ -110,6 +110,8 @@ final class MachineRecord {
     var lastStopCause: PaperspaceStandInStopCause?
     var pendingEventId: String?
     var deferred: DeferredPowerAction?
+    /// When an accepted delete under a `.deleteLags` fault takes effect; nil when no delete is pending.
+    var deleteDueAt: Date?
     let directory: String
 
     init(
