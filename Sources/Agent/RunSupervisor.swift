@@ -92,8 +92,20 @@ public final class RunSupervisor: @unchecked Sendable {
 
     /// Applies an event, journals the result, and returns the actions to run.
     private func apply(_ event: LifecycleEvent, to lifecycle: inout Lifecycle, logger: Logger) -> [LifecycleAction] {
-        let actions = lifecycle.handle(event, now: Date())
+        var actions = lifecycle.handle(event, now: Date())
         let transitions = lifecycle.transitions
+        if lifecycle.record.state.isTerminal {
+            // Recovery skips runs the journal shows finished, so the final alert goes to the durable outbox before
+            // the final state is journaled. A crash between the two repeats the alert with the same event id, and
+            // the outbox keeps it once.
+            for case .notify(let kind) in actions {
+                self.events.publish(kind, record: lifecycle.record, job: self.job)
+            }
+            actions.removeAll { action in
+                if case .notify = action { return true }
+                return false
+            }
+        }
         do {
             try self.journal.save(lifecycle.record, transitions: transitions)
         } catch {
