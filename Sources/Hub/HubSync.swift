@@ -235,8 +235,8 @@ public struct HubSync: Sendable {
         report: inout HubUploadReport,
         operation: String
     ) throws -> [ChangedFile] {
-        var described: [HubPreuploadFile] = []
         var hashes: [String: HubFileHashes] = [:]
+        var normalized: [(file: HubLocalFile, path: String)] = []
         var seen: Set<String> = []
         for file in request.files {
             if request.cancel?.isRaised == true { throw HubError.cancelled(operation: operation) }
@@ -244,12 +244,26 @@ public struct HubSync: Sendable {
             guard seen.insert(path).inserted else {
                 throw HubError.invalidArgument(operation: operation, detail: "path \(path) appears twice")
             }
-            let fileHashes = try cache.hashes(of: file.localPath, operation: operation)
-            hashes[path] = fileHashes
+            hashes[path] = try cache.hashes(of: file.localPath, operation: operation)
+            normalized.append((file, path))
+        }
+        // Files whose size and hash equal the remote listing's are not described to preupload at all, so a
+        // nightly upload of thousands of unchanged files costs a few listing pages instead of a sample of each.
+        let remote = try self.remoteFiles(request, under: normalized.map(\.path), operation: operation)
+        var described: [HubPreuploadFile] = []
+        var candidates: [HubLocalFile] = []
+        for (file, path) in normalized {
+            guard let fileHashes = hashes[path] else { continue }
+            if let entry = remote[path], Self.matches(entry, fileHashes) {
+                report.unchanged += 1
+                continue
+            }
             described.append(
                 HubPreuploadFile(path: path, size: fileHashes.size, sample: try Self.sample(file.localPath, operation))
             )
+            candidates.append(file)
         }
+        guard !described.isEmpty else { return [] }
         let answers = try self.client.preupload(
             repo: request.repo,
             type: request.type,
@@ -257,7 +271,7 @@ public struct HubSync: Sendable {
             files: described
         )
         var changed: [ChangedFile] = []
-        for (file, answer) in zip(request.files, answers) {
+        for (file, answer) in zip(candidates, answers) {
             guard let fileHashes = hashes[answer.path] else { continue }
             if answer.shouldIgnore {
                 report.ignored += 1
@@ -279,6 +293,45 @@ public struct HubSync: Sendable {
             changed.append(ChangedFile(local: local, hashes: fileHashes, isLFS: answer.isLFS))
         }
         return changed
+    }
+
+    /// Returns the repo's files under the deepest folder that contains every path in `paths`, by path, at the
+    /// branch head. A folder that does not exist yet gives an empty listing.
+    private func remoteFiles(
+        _ request: HubUploadRequest,
+        under paths: [String],
+        operation: String
+    ) throws -> [String: HubTreeEntry] {
+        guard var common = paths.first?.split(separator: "/").dropLast() else { return [:] }
+        for path in paths.dropFirst() {
+            let parts = path.split(separator: "/").dropLast()
+            common = common.prefix(zip(common, parts).prefix { $0 == $1 }.count)
+        }
+        let folder = common.joined(separator: "/")
+        let entries: [HubTreeEntry]
+        do {
+            entries = try self.client.listFiles(
+                repo: request.repo,
+                type: request.type,
+                revision: request.revision,
+                path: folder.isEmpty ? nil : folder
+            )
+        } catch HubError.entryNotFound {
+            return [:]
+        }
+        var result: [String: HubTreeEntry] = [:]
+        for entry in entries where entry.type == .file {
+            result[entry.path] = entry
+        }
+        return result
+    }
+
+    /// Returns whether a listed remote file has the local file's content: the same size, and the same SHA-256
+    /// for an LFS file or the same Git blob id for a regular one.
+    static func matches(_ entry: HubTreeEntry, _ hashes: HubFileHashes) -> Bool {
+        guard Int64(entry.size) == hashes.size else { return false }
+        if let lfs = entry.lfsOid { return lfs == hashes.sha256 }
+        return hashes.gitSHA1 != nil && entry.oid == hashes.gitSHA1
     }
 
     /// Splits the changes into commits of at most `maxOperationsPerCommit` operations and
