@@ -22,11 +22,14 @@ public struct TransferResult: Sendable, Equatable {
 public final class RemoteTransfer: Sendable {
     public let destination: SSHDestination
     let logger: Logger
-    let runner = ToolRunner()
+    let runner: ToolRunner
 
-    public init(destination: SSHDestination, logger: Logger) {
+    /// Creates a transfer to `destination`. Raising `cancel` stops the running ssh, scp or rsync, and the call
+    /// throws `RemoteTransferError.cancelled`.
+    public init(destination: SSHDestination, logger: Logger, cancel: Signal? = nil) {
         self.destination = destination
         self.logger = logger
+        self.runner = ToolRunner(cancel: cancel)
     }
 
     /// Copies `localFile` (a file or a directory) to `remotePath`, creating missing remote directories first.
