@@ -51,3 +51,13 @@ import Testing
         #expect(left == ["workspace"])
     }
 }
+
+/// The top-level help names every exit code the commands use.
+@Test func helpListsEveryExitCode() throws {
+    let result = try Subprocess.run([DaemonProcessHarness.executable, "--help"])
+    #expect(result.status == 0)
+    for code in ["64 usage", "65 invalid", "66 missing input", "69 teardown", "73 cannot create", "75 temporary"] {
+        #expect(result.output.contains(code), "help does not mention \(code)")
+    }
+    #expect(result.output.contains("77 permission denied"))
+}
