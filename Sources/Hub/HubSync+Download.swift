@@ -346,7 +346,12 @@ extension HubSync {
                     code == HubSync.curlWriteError || code == HubSync.localFileOpenError
                 {
                     // The local disk failed (full, read-only, not writable), which a retry does not fix.
-                    throw HubError.localFile(operation: operation, path: partial, detail: message)
+                    throw HubError.localFile(
+                        operation: operation,
+                        path: partial,
+                        detail: message + "; free space or fix the directory's permissions, then run the download "
+                            + "again, which resumes the partial file"
+                    )
                 }
                 if case .transport = error {
                     let written = ((try? HubHashCache.identity(of: partial, operation: operation).size) ?? 0) - offset
