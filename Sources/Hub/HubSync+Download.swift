@@ -88,6 +88,18 @@ extension HubSync {
             path: request.paths == nil ? request.folder : nil
         )
         var files = listed.filter { $0.type == .file }
+        // The listing comes from the server, so a path with `..` or an empty component could name a file
+        // outside the destination. Such a listing is rejected before anything is written.
+        for entry in files {
+            let normalized = try? self.client.normalizedRepoPath(entry.path, operation: operation)
+            guard normalized == entry.path else {
+                throw HubError.invalidResponse(
+                    operation: operation,
+                    detail: "the listing contains the unsafe path \"\(entry.path)\", so nothing was downloaded; "
+                        + "check that HF_ENDPOINT names a real Hub"
+                )
+            }
+        }
         if let paths = request.paths {
             let wanted = Set(try paths.map { try self.client.normalizedRepoPath($0, operation: operation) })
             files = files.filter { wanted.contains($0.path) }
@@ -287,6 +299,11 @@ extension HubSync {
         return (received, resumed)
     }
 
+    /// libcurl's CURLE_WRITE_ERROR, which the download file's write callback causes when a write fails.
+    static let curlWriteError = 23
+    /// The code `HTTPClient` gives a transfer whose local file could not be opened.
+    static let localFileOpenError = -2
+
     private struct FetchOutcome {
         var status: Int
         var start: Int64
@@ -325,6 +342,17 @@ extension HubSync {
                     metadata: metadata
                 )
             } catch let error as HubError {
+                if case .transport(_, .transport(_, _, let code, let message)) = error,
+                    code == HubSync.curlWriteError || code == HubSync.localFileOpenError
+                {
+                    // The local disk failed (full, read-only, not writable), which a retry does not fix.
+                    throw HubError.localFile(
+                        operation: operation,
+                        path: partial,
+                        detail: message + "; free space or fix the directory's permissions, then run the download "
+                            + "again, which resumes the partial file"
+                    )
+                }
                 if case .transport = error {
                     let written = ((try? HubHashCache.identity(of: partial, operation: operation).size) ?? 0) - offset
                     return FetchOutcome(status: 0, start: offset, written: max(0, written), retryable: true, error: error)

@@ -177,6 +177,7 @@ public struct HubSync: Sendable {
                 progress: { bytes in request.progress?.set(done: base + bytes) },
                 cancel: request.cancel
             )
+            try Self.checkUnchanged(chunk.files, operation: operation)
             var operations: [HubCommitOperation] = chunk.files.map { file in
                 file.isLFS
                     ? .addLFS(path: file.local.repoPath, oid: file.hashes.sha256, size: file.hashes.size)
@@ -361,6 +362,26 @@ public struct HubSync: Sendable {
             chunks.append(current)
         }
         return chunks
+    }
+
+    /// Throws `HubError.localFile` when a file's size, modification time or inode differs from when it was
+    /// hashed. The commit would otherwise name an LFS object by a SHA-256 that its stored bytes may not have,
+    /// because object storage is not known to check it, so the repo would serve a file that fails verification.
+    static func checkUnchanged(_ files: [ChangedFile], operation: String) throws {
+        for file in files {
+            let now = try HubHashCache.identity(of: file.local.localPath, operation: operation)
+            let hashed = file.hashes
+            guard now.size == hashed.size, now.modificationNanoseconds == hashed.modificationNanoseconds,
+                now.inode == hashed.inode
+            else {
+                throw HubError.localFile(
+                    operation: operation,
+                    path: file.local.localPath,
+                    detail: "changed while it was uploaded (\(hashed.size) bytes when hashed, \(now.size) now), "
+                        + "so nothing was committed; run the upload again once it is no longer being written"
+                )
+            }
+        }
     }
 
     private static func sample(_ path: String, _ operation: String) throws -> Data {

@@ -22,12 +22,13 @@ extension RemoteTransfer {
         return arguments + ["--"] + sources + [target]
     }
 
-    /// `rsync -s -rlt --partial [--info=progress2] -e SSH -- SOURCES TARGET`.
+    /// `rsync -s -rlt --partial-dir=.rsync-partial [--info=progress2] -e SSH -- SOURCES TARGET`.
     ///
     /// `-s` is `--secluded-args` (rsync 3.2.7 and later) or `--protect-args` (3.0 to 3.2.6): the remote paths go
-    /// through the rsync protocol instead of the remote shell.
+    /// through the rsync protocol instead of the remote shell. A stopped copy stays in `.rsync-partial/` next to
+    /// the target, where the next run resumes it, because plain `--partial` gives the partial file the final name.
     func rsyncArguments(progress: Bool, _ sources: [String], _ target: String) -> [String] {
-        var arguments = ["rsync", "-s", "-rlt", "--partial"]
+        var arguments = ["rsync", "-s", "-rlt", "--partial-dir=.rsync-partial"]
         if progress {
             arguments += ["--info=progress2", "--no-human-readable"]
         }

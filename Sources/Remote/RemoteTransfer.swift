@@ -22,11 +22,14 @@ public struct TransferResult: Sendable, Equatable {
 public final class RemoteTransfer: Sendable {
     public let destination: SSHDestination
     let logger: Logger
-    let runner = ToolRunner()
+    let runner: ToolRunner
 
-    public init(destination: SSHDestination, logger: Logger) {
+    /// Creates a transfer to `destination`. Raising `cancel` stops the running ssh, scp or rsync, and the call
+    /// throws `RemoteTransferError.cancelled`.
+    public init(destination: SSHDestination, logger: Logger, cancel: Signal? = nil) {
         self.destination = destination
         self.logger = logger
+        self.runner = ToolRunner(cancel: cancel)
     }
 
     /// Copies `localFile` (a file or a directory) to `remotePath`, creating missing remote directories first.
@@ -125,19 +128,39 @@ public final class RemoteTransfer: Sendable {
         let classifier = RemoteErrorClassifier(destination: self.destination, remotePath: source, operation: operation)
 
         let result: ToolResult
+        // scp writes straight to the final name, so it copies into a hidden staging directory next to it, and
+        // the finished copy is renamed into place. A stopped or failed copy never appears under the final name.
+        var staging: String? = nil
+        defer {
+            if let staging { try? FileManager.default.removeItem(atPath: staging) }
+        }
         switch method {
         case .scp:
+            let stagingDirectory = directory + "/" + RemoteTransfer.stagingPrefix + UUID().uuidString.prefix(8)
+            do {
+                try FileManager.default.createDirectory(atPath: stagingDirectory, withIntermediateDirectories: false)
+            } catch {
+                throw RemoteTransferError.localDirectoryNotCreated(
+                    path: stagingDirectory,
+                    detail: "\(error.localizedDescription)"
+                )
+            }
+            staging = stagingDirectory
+            let staged = (stagingDirectory as NSString).appendingPathComponent(RemotePath.lastComponent(source))
             let operand = self.destination.account + ":" + RemotePath.escapedForSCPSource(source)
             var lastProbe = Date.distantPast
             result = try self.runner.run(
-                self.scpArguments(recursive: true, [operand], directory + "/"),
+                self.scpArguments(recursive: true, [operand], stagingDirectory + "/"),
                 onTick: {
                     // scp shows no progress off a terminal, so the growing local copy is measured instead.
                     guard let progress, progress.isEnabled, Date().timeIntervalSince(lastProbe) >= 0.5 else { return }
                     lastProbe = Date()
-                    progress.set(done: RemoteTransfer.localSize(local))
+                    progress.set(done: RemoteTransfer.localSize(staged))
                 }
             )
+            if result.status == 0 {
+                try RemoteTransfer.moveIntoPlace(staged, local)
+            }
         case .rsync:
             let operand = self.destination.account + ":" + (try RemotePath.escapedForRsync(source, isSource: true))
             var parser = RsyncProgressParser()
@@ -224,6 +247,26 @@ public final class RemoteTransfer: Sendable {
     }
 
     /// Returns the size of a file, or the total size of the regular files below a directory; 0 when absent.
+    /// The name prefix of the directory an scp download is staged in.
+    static let stagingPrefix = ".nightshift-partial-"
+
+    /// Renames a finished download to its final name. A file replaces a file atomically; a directory replaces
+    /// the local entry of that name, which is removed first.
+    static func moveIntoPlace(_ staged: String, _ local: String) throws {
+        var isDirectory: ObjCBool = false
+        let stagedIsDirectory = FileManager.default.fileExists(atPath: staged, isDirectory: &isDirectory)
+            && isDirectory.boolValue
+        if stagedIsDirectory, FileManager.default.fileExists(atPath: local) {
+            try? FileManager.default.removeItem(atPath: local)
+        }
+        guard rename(staged, local) == 0 else {
+            throw RemoteTransferError.localDirectoryNotCreated(
+                path: local,
+                detail: "renaming the finished copy from \(staged) failed: \(String(cString: strerror(errno)))"
+            )
+        }
+    }
+
     static func localSize(_ path: String) -> Int64 {
         let manager = FileManager.default
         var isDirectory: ObjCBool = false

@@ -29,6 +29,8 @@ public enum RemoteTransferError: Error, CustomStringConvertible, Equatable, Send
     case sftpNotAvailable(host: String)
     /// The remote listing could not be read.
     case invalidListing(path: String, detail: String)
+    /// A stop signal (SIGINT or SIGTERM) ended the tool before it finished.
+    case cancelled(tool: String)
     /// Anything else: the command, its exit status and the last lines of its stderr.
     case commandFailed(operation: String, status: Int32, stderrTail: String)
 
@@ -90,6 +92,9 @@ public enum RemoteTransferError: Error, CustomStringConvertible, Equatable, Send
             return "\(host) offers no SFTP subsystem, which scp needs; use rsync or enable sftp-server in sshd"
         case .invalidListing(let path, let detail):
             return "cannot read the listing of \(path): \(detail)"
+        case .cancelled(let tool):
+            return "\(tool) was stopped by a signal before it finished; run the command again, and rsync resumes "
+                + "the partial copy"
         case .commandFailed(let operation, let status, let tail):
             let output = tail.isEmpty ? "no error output" : tail
             return "\(operation) failed with exit status \(status): \(output)"

@@ -16,6 +16,16 @@ struct ToolResult {
 struct ToolRunner: Sendable {
     /// Seconds between reads of the growing stdout while a command runs.
     static let pollInterval = 0.05
+    /// Seconds a tool gets to exit after SIGTERM before its process group is killed.
+    static let terminationGrace = 2.0
+
+    /// When raised, the running tool's process group gets SIGTERM and `run` throws `RemoteTransferError.cancelled`.
+    /// The tools run in their own process group, so without this a signal to nightshift would leave them running.
+    var cancel: Signal?
+
+    init(cancel: Signal? = nil) {
+        self.cancel = cancel
+    }
 
     /// Runs `arguments` to completion. While it runs, `onOutput` gets each new chunk of stdout and `onTick` is
     /// called about every `pollInterval` seconds, so progress can be shown from the output or from file sizes.
@@ -51,6 +61,11 @@ struct ToolRunner: Sendable {
         var stdout = Data()
         var status: Int32?
         while status == nil {
+            if self.cancel?.isRaised == true {
+                self.terminate(process)
+                let tool = arguments.first.map { ($0 as NSString).lastPathComponent } ?? ""
+                throw RemoteTransferError.cancelled(tool: tool)
+            }
             status = process.poll()
             if status == nil {
                 Thread.sleep(forTimeInterval: ToolRunner.pollInterval)
@@ -71,5 +86,19 @@ struct ToolRunner: Sendable {
 
         let stderrData = FileManager.default.contents(atPath: errorPath) ?? Data()
         return ToolResult(status: status ?? -1, stdout: stdout, stderr: String(decoding: stderrData, as: UTF8.self))
+    }
+
+    /// Sends SIGTERM to the tool's process group, so scp or rsync can remove its temporary file, and SIGKILL
+    /// after `terminationGrace` seconds.
+    private func terminate(_ process: Subprocess) {
+        process.send(SIGTERM, group: true)
+        let deadline = Date(timeIntervalSinceNow: ToolRunner.terminationGrace)
+        while process.poll() == nil && Date() < deadline {
+            Thread.sleep(forTimeInterval: ToolRunner.pollInterval)
+        }
+        process.send(SIGKILL, group: true)
+        if process.poll() == nil {
+            _ = process.wait()
+        }
     }
 }

@@ -348,10 +348,23 @@ func sendAll(_ socket: Int32, _ data: Data) -> Bool {
 }
 
 /// Sends `length` bytes of the file at `path` from `offset` with sendfile(2).
+///
+/// sendfile(2) has no `MSG_NOSIGNAL`, so a client that hung up would raise SIGPIPE and kill the whole process.
+/// SIGPIPE is blocked on this thread while it sends, and a pending one is taken before the mask is restored.
 func sendFile(_ socket: Int32, path: String, offset: Int, length: Int) -> Bool {
     let descriptor = open(path, O_RDONLY | O_CLOEXEC)
     guard descriptor >= 0 else { return false }
     defer { close(descriptor) }
+    var pipeSignal = sigset_t()
+    sigemptyset(&pipeSignal)
+    sigaddset(&pipeSignal, SIGPIPE)
+    var previousMask = sigset_t()
+    pthread_sigmask(SIG_BLOCK, &pipeSignal, &previousMask)
+    defer {
+        var noWait = timespec(tv_sec: 0, tv_nsec: 0)
+        while sigtimedwait(&pipeSignal, nil, &noWait) == SIGPIPE {}
+        pthread_sigmask(SIG_SETMASK, &previousMask, nil)
+    }
     var position = off_t(offset)
     var remaining = length
     while remaining > 0 {

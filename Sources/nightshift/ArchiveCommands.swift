@@ -151,8 +151,10 @@ enum ArchiveCommands {
             }
             options.workers = jobs
         }
-        if let name = options.fileName, name.contains("/") {
-            printError("nightshift: invalid --output \(name): give a file name, and the directory with --output-dir")
+        if let name = options.fileName, name.contains("/") || ["", ".", ".."].contains(name) {
+            printError(
+                "nightshift: invalid --output \"\(name)\": give a file name, and the directory with --output-dir"
+            )
             return nil
         }
         return options
@@ -186,13 +188,35 @@ enum ArchiveCommands {
         for path in arguments.positional {
             do {
                 let digest = try Digest.sha256(contentsOf: path)
-                writeLine("\(digest.hexString)  \(path)")
+                writeLine(Self.checksumLine(digest.hexString, path: path))
             } catch {
                 printError("nightshift: \(error)")
                 status = .noInput
             }
         }
         return status.rawValue
+    }
+}
+
+extension ArchiveCommands {
+    /// Formats one line as GNU sha256sum 9 does, so `sha256sum --check` reads it: a name that contains a
+    /// backslash, a newline or a carriage return is escaped, and the line then starts with a backslash.
+    static func checksumLine(_ hex: String, path: String) -> String {
+        // Scalars, not Characters, because Swift reads "\r\n" as one Character.
+        let scalars = path.unicodeScalars
+        guard scalars.contains(where: { $0 == "\\" || $0 == "\n" || $0 == "\r" }) else {
+            return "\(hex)  \(path)"
+        }
+        var escaped = ""
+        for scalar in scalars {
+            switch scalar {
+            case "\\": escaped += "\\\\"
+            case "\n": escaped += "\\n"
+            case "\r": escaped += "\\r"
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return "\\\(hex)  \(escaped)"
     }
 }
 

@@ -257,8 +257,10 @@ struct CommandLineParser {
             "",
             "Signals: SIGINT or SIGTERM make `run` and `start` tear down every active run, then exit. A second signal",
             "exits at once with status 75, and the next `nightshift run` finishes the teardown from the journal.",
-            "Exit codes: 0 success, 1 run failed, 64 usage error, 65 invalid config or data, 69 teardown failed or",
-            "service unavailable, 70 internal error, 73 cannot create a file, 75 temporary failure.",
+            "The data commands (hub, ssh) stop their transfer on SIGINT or SIGTERM and exit 75; a rerun continues it.",
+            "Exit codes: 0 success, 1 run failed, 64 usage error, 65 invalid config or data, 66 missing input,",
+            "69 teardown failed or service unavailable, 70 internal error, 73 cannot create a file,",
+            "75 temporary failure, 77 permission denied (a missing or rejected token or key).",
         ]
         return lines.joined(separator: "\n")
     }

@@ -34,9 +34,10 @@ enum Commands {
         guard let configuration = self.loadConfiguration(arguments.configPath) else {
             return ExitCode.dataError.rawValue
         }
+        let jobCount = configuration.jobs.count + configuration.uploads.count
         writeLine(
-            "\(arguments.configPath): valid, \(configuration.jobs.count) job(s), "
-                + "\(configuration.notifiers.count) notifier(s)"
+            "\(arguments.configPath): valid, \(jobCount) job(s) (\(configuration.jobs.count) training, "
+                + "\(configuration.uploads.count) hub_upload), \(configuration.notifiers.count) notifier(s)"
         )
         return ExitCode.success.rawValue
     }

@@ -33,7 +33,7 @@ enum HubCommands {
         }
         let logger = Logger(label: "nightshift", logLevel: .warning)
         let stop = Signal()
-        SignalWatcher.install(stop: stop, logger: logger)
+        SignalWatcher.install(stop: stop, logger: logger, work: .transfer)
         let client = HubClient(
             endpoint: HubToken.endpoint(environment: environment),
             token: HubToken.resolve(explicit: arguments.value("--token"), environment: environment),

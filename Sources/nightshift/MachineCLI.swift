@@ -137,7 +137,23 @@ enum MachineCLI {
         }
     }
 
+    /// Returns whether `id` can be a Paperspace machine id (letters, digits, `-` and `_`, as in `ps8q4opbh49b`),
+    /// or prints why not. An id of `.` or `..` would otherwise reach libcurl, which removes dot segments from the
+    /// path, so `delete ..` sent `DELETE /` and reported the machine as already gone.
+    static func checkMachineID(_ id: String) -> Bool {
+        let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+        guard !id.isEmpty, id.unicodeScalars.allSatisfy({ allowed.contains($0) }) else {
+            printError(
+                "nightshift: invalid machine id \"\(id)\": expected letters, digits, - or _; "
+                    + "run `nightshift machine list` for the ids"
+            )
+            return false
+        }
+        return true
+    }
+
     static let stop: @Sendable (ParsedArguments) -> Int32 = { arguments in
+        guard MachineCLI.checkMachineID(arguments.positional[0]) else { return ExitCode.usage.rawValue }
         guard let client = MachineCLI.client(arguments) else { return ExitCode.usage.rawValue }
         do {
             try MachineCommands.stop(client, id: arguments.positional[0])
@@ -149,6 +165,7 @@ enum MachineCLI {
     }
 
     static let delete: @Sendable (ParsedArguments) -> Int32 = { arguments in
+        guard MachineCLI.checkMachineID(arguments.positional[0]) else { return ExitCode.usage.rawValue }
         guard let client = MachineCLI.client(arguments) else { return ExitCode.usage.rawValue }
         do {
             switch try MachineCommands.delete(client, id: arguments.positional[0]) {

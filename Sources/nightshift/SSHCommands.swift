@@ -86,8 +86,10 @@ enum SSHCommands {
                 hostKeyPolicy: arguments.flag("--strict-host-key") ? .strict : .acceptNew
             )
             let logger = Logger(label: "nightshift", logLevel: .warning)
+            let stop = Signal()
+            SignalWatcher.install(stop: stop, logger: logger, work: .transfer)
             return Context(
-                transfer: RemoteTransfer(destination: destination, logger: logger),
+                transfer: RemoteTransfer(destination: destination, logger: logger, cancel: stop),
                 method: method,
                 path: arguments.value("--path") ?? SSHDestination.defaultRemoteDirectory
             )

@@ -17,7 +17,20 @@ private let handleSignal: @convention(c) (Int32) -> Void = { signal in
 /// Turns SIGINT and SIGTERM into a raised `Signal`, SIGHUP into a call of `reload`, and logs every signal that
 /// arrives. `reload` runs on the watcher's thread, so a second SIGHUP waits until the first reload returns.
 enum SignalWatcher {
-    static func install(stop: Signal, logger: Logger, reload: (@Sendable () -> Void)? = nil) {
+    /// What a signal interrupts, which decides what the log lines promise.
+    enum Work {
+        /// Runs with machines, whose teardown the journal lets the next start finish.
+        case runs
+        /// A Hub or SSH transfer, which stops and leaves what a rerun continues.
+        case transfer
+    }
+
+    static func install(
+        stop: Signal,
+        logger: Logger,
+        work: Work = .runs,
+        reload: (@Sendable () -> Void)? = nil
+    ) {
         var descriptors: [Int32] = [0, 0]
         guard pipe(&descriptors) == 0 else {
             logger.error("Signal handling is unavailable because pipe failed", metadata: ["errno": "\(errno)"])
@@ -55,7 +68,9 @@ enum SignalWatcher {
                 received += 1
                 if received == 1 {
                     logger.warning(
-                        "Shutdown requested; tearing down active runs before exit",
+                        work == .runs
+                            ? "Shutdown requested; tearing down active runs before exit"
+                            : "Stop requested; stopping the transfer, run the command again to continue it",
                         metadata: ["signal": name]
                     )
                     stop.raise()
@@ -64,7 +79,9 @@ enum SignalWatcher {
                 // A second signal means a person wants out now. Every step is journaled before it runs, so the next
                 // `nightshift run` resumes the unfinished teardown where this one stopped.
                 logger.critical(
-                    "Second shutdown signal; exiting before teardown finished, the next nightshift run finishes it",
+                    work == .runs
+                        ? "Second shutdown signal; exiting before teardown finished, the next nightshift run finishes it"
+                        : "Second stop signal; exiting at once",
                     metadata: ["signal": name]
                 )
                 exit(ExitCode.temporaryFailure.rawValue)
