@@ -44,7 +44,8 @@ final class HTTPTransferContext {
             self.uploadDescriptor = -1
         }
         if let download = transfer?.download {
-            let descriptor = open(download.path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+            // O_NOFOLLOW: a symbolic link planted at the partial file's name is not written through.
+            let descriptor = open(download.path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
             guard descriptor >= 0 else {
                 let code = errno
                 if self.uploadDescriptor >= 0 { close(self.uploadDescriptor) }
@@ -83,6 +84,8 @@ final class HTTPTransferContext {
     func appendBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
         if self.writesToFile == nil {
             self.writesToFile = self.chooseBodyTarget()
+            // A download file that cannot be truncated must fail the transfer, not divert the body to memory.
+            if self.failure != nil { return false }
         }
         guard self.writesToFile == true else {
             guard self.body.count + bytes.count <= HTTPClient.maxInMemoryBodySize else {

@@ -56,7 +56,13 @@ public enum LegacyRegion: String, Sendable, CaseIterable {
 
     /// Every accepted name, old ones first.
     public static var validNames: [String] {
-        LegacyRegion.allCases.map(\.rawValue)
+        var names: [String] = []
+        let all =
+            LegacyRegion.allCases.map(\.rawValue)
             + LegacyRegion.allCases.flatMap { [$0.v1Code, $0.v1Code.uppercased(), $0.v1Label] }
+        for name in all where !names.contains(name) {
+            names.append(name)
+        }
+        return names
     }
 }

@@ -200,9 +200,18 @@ public enum MachineCommands {
         throw rejection
     }
 
+    /// Checks that `id` is letters, digits, `-` and `_`, as Paperspace ids are. An id such as `..` would reach
+    /// libcurl, which removes dot segments from the path, so the request would go to another resource.
     private static func requireID(_ id: String, operation: String) throws {
         if id.trimmingCharacters(in: .whitespaces).isEmpty {
             throw PaperspaceError.invalidRequest(operation: operation, detail: "the machine id is empty")
+        }
+        let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+        guard id.unicodeScalars.allSatisfy({ allowed.contains($0) }) else {
+            throw PaperspaceError.invalidRequest(
+                operation: operation,
+                detail: "invalid machine id \"\(id)\": expected letters, digits, - or _"
+            )
         }
     }
 }

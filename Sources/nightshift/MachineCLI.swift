@@ -178,8 +178,9 @@ enum MachineCLI {
         }
     }
 
-    /// Prints a Paperspace error and returns 77 for a rejected key, 66 for an unknown machine, 65 for a request
-    /// the API rejects, and 75 for what may work later.
+    /// Prints a Paperspace error and returns 77 for a rejected key, 66 for an unknown machine, 64 for a value
+    /// nightshift rejects before sending (a region, a name), 65 for a request the API rejects, and 75 for what may
+    /// work later.
     static func fail(_ error: Error) -> Int32 {
         printError("nightshift: \(error)")
         if let commandError = error as? MachineCommandError {
@@ -192,7 +193,8 @@ enum MachineCLI {
         switch paperspaceError {
         case .api(_, let status, _, _) where status == 401 || status == 403: return ExitCode.noPermission.rawValue
         case .api(_, let status, _, _) where status == 429 || status >= 500: return ExitCode.temporaryFailure.rawValue
-        case .api, .invalidRequest: return ExitCode.dataError.rawValue
+        case .invalidRequest: return ExitCode.usage.rawValue
+        case .api: return ExitCode.dataError.rawValue
         case .notFound: return ExitCode.noInput.rawValue
         case .transport, .invalidResponse: return ExitCode.temporaryFailure.rawValue
         }

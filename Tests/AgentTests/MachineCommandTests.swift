@@ -89,7 +89,7 @@ struct MachineCommandTests {
         let result = try harness.run([
             "create", "--name", "x", "--type", "C5", "--template", "t0nspur5", "--region", "LON1",
         ])
-        #expect(result.status == 65)
+        #expect(result.status == 64)
         #expect(result.output.contains("NYC1"))
         #expect(harness.standIn.machines.isEmpty)
     }
