@@ -182,10 +182,12 @@ extension Daemon {
         trackers: inout [String: ScheduleTracker],
         queued: inout Set<String>
     ) {
-        guard let configuration = self.serviceState.pendingReload.withLock({ pending in
-            defer { pending = nil }
-            return pending
-        }) else { return }
+        guard
+            let configuration = self.serviceState.pendingReload.withLock({ pending in
+                defer { pending = nil }
+                return pending
+            })
+        else { return }
         let old = self.runtime
         let replacement: Runtime
         do {

@@ -49,7 +49,8 @@ extension Daemon {
             level: report.machinesDeleted.isEmpty && report.machinesFailed.isEmpty ? .info : .warning,
             "Orphan sweep finished",
             metadata: [
-                "machines.deleted": "\(report.machinesDeleted.count)", "machines.failed": "\(report.machinesFailed.count)",
+                "machines.deleted": "\(report.machinesDeleted.count)",
+                "machines.failed": "\(report.machinesFailed.count)",
                 "scripts.deleted": "\(report.scriptsDeleted.count)", "skipped.owned": "\(report.skippedOwned.count)",
             ]
         )

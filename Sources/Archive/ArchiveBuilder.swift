@@ -65,8 +65,12 @@ public struct ArchiveBuilder: Sendable {
         let output = try AtomicFile(finalPath: outputPath)
         defer { output.discard() }
         let gzip = try ParallelGzipWriter(
-            fileDescriptor: output.fileDescriptor, outputName: output.temporaryPath, level: self.compressionLevel,
-            workers: self.workers, blockSize: self.blockSize)
+            fileDescriptor: output.fileDescriptor,
+            outputName: output.temporaryPath,
+            level: self.compressionLevel,
+            workers: self.workers,
+            blockSize: self.blockSize
+        )
         var counts: ItemCounts
         do {
             counts = try self.writeTar(items, to: gzip, progress: progress)
@@ -77,14 +81,22 @@ public struct ArchiveBuilder: Sendable {
         }
         try output.commit()
         return ArchiveSummary(
-            outputPath: outputPath, files: counts.files, directories: counts.directories,
-            symbolicLinks: counts.symbolicLinks, bytesIn: counts.bytes, bytesOut: gzip.bytesOut,
-            seconds: Date().timeIntervalSince(started), skipped: skipped)
+            outputPath: outputPath,
+            files: counts.files,
+            directories: counts.directories,
+            symbolicLinks: counts.symbolicLinks,
+            bytesIn: counts.bytes,
+            bytesOut: gzip.bytesOut,
+            seconds: Date().timeIntervalSince(started),
+            skipped: skipped
+        )
     }
 
     /// Writes the uncompressed tar stream of `entries` to `sink`, as `build` does before compression.
     public func writeTar(
-        _ entries: [ArchiveEntry], to sink: any ArchiveByteSink, progress: (Int64, Int64) throws -> Void = { _, _ in }
+        _ entries: [ArchiveEntry],
+        to sink: any ArchiveByteSink,
+        progress: (Int64, Int64) throws -> Void = { _, _ in }
     ) throws {
         _ = try self.writeTar(Self.plan(entries), to: sink, progress: progress)
     }
@@ -97,7 +109,9 @@ public struct ArchiveBuilder: Sendable {
     }
 
     func writeTar(
-        _ items: [PlannedItem], to sink: any ArchiveByteSink, progress: (Int64, Int64) throws -> Void,
+        _ items: [PlannedItem],
+        to sink: any ArchiveByteSink,
+        progress: (Int64, Int64) throws -> Void,
         sizeLimit: Int64 = TarHeader.maxOctal11
     ) throws -> ItemCounts {
         let total = items.reduce(Int64(0)) { sum, item in
@@ -111,11 +125,22 @@ public struct ArchiveBuilder: Sendable {
             switch item.kind {
             case .directory:
                 try tar.appendDirectory(
-                    name: item.name, mode: item.mode, mtime: item.mtime, uid: item.uid, gid: item.gid)
+                    name: item.name,
+                    mode: item.mode,
+                    mtime: item.mtime,
+                    uid: item.uid,
+                    gid: item.gid
+                )
                 counts.directories += 1
             case .symbolicLink(let target):
                 try tar.appendSymbolicLink(
-                    name: item.name, target: target, mode: item.mode, mtime: item.mtime, uid: item.uid, gid: item.gid)
+                    name: item.name,
+                    target: target,
+                    mode: item.mode,
+                    mtime: item.mtime,
+                    uid: item.uid,
+                    gid: item.gid
+                )
                 counts.symbolicLinks += 1
             case .file:
                 try tar.appendFile(at: item.source, name: item.name) { count in
@@ -163,8 +188,14 @@ public struct ArchiveBuilder: Sendable {
     private static func collect(path: String, name: String, info: stat, into items: inout [PlannedItem]) throws {
         let mode = UInt32(info.st_mode)
         var item = PlannedItem(
-            source: path, name: name, kind: .directory, mode: mode, mtime: Int64(info.st_mtim.tv_sec),
-            uid: Int64(info.st_uid), gid: Int64(info.st_gid))
+            source: path,
+            name: name,
+            kind: .directory,
+            mode: mode,
+            mtime: Int64(info.st_mtim.tv_sec),
+            uid: Int64(info.st_uid),
+            gid: Int64(info.st_gid)
+        )
         switch info.st_mode & S_IFMT {
         case S_IFREG:
             item.kind = .file(size: Int64(info.st_size))

@@ -73,7 +73,8 @@ final class DeflateStream {
         var availableOut: UInt32 = 0
         output.withUnsafeMutableBytes { outputBuffer in
             self.stream.pointee.next_in = UnsafeMutablePointer(
-                mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
+                mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self)
+            )
             self.stream.pointee.avail_in = UInt32(inputCount)
             self.stream.pointee.next_out = outputBuffer.baseAddress!.advanced(by: start)
                 .assumingMemoryBound(to: Bytef.self)

@@ -137,7 +137,11 @@ public final class ParallelGzipWriter: ArchiveByteSink, @unchecked Sendable {
         var remaining = input
         while true {
             let consumed = try stream.step(
-                remaining, flush: flush, output: &self.serialOutput, produced: &self.serialProduced)
+                remaining,
+                flush: flush,
+                output: &self.serialOutput,
+                produced: &self.serialProduced
+            )
             remaining = UnsafeRawBufferPointer(rebasing: remaining[consumed...])
             if self.serialProduced == self.serialOutput.count {
                 try self.writeOut(self.serialOutput)
@@ -276,7 +280,8 @@ final class BlockPipeline: @unchecked Sendable {
             do {
                 let result = try job.input.withUnsafeBytes { input in
                     let output = try stream.compressBlock(input, dictionary: job.dictionary, isLast: job.isLast)
-                    let checksum = input.isEmpty
+                    let checksum =
+                        input.isEmpty
                         ? 0 : crc32(0, input.baseAddress!.assumingMemoryBound(to: Bytef.self), UInt32(input.count))
                     return BlockResult(output: output, crc: checksum, length: input.count)
                 }

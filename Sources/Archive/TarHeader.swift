@@ -78,8 +78,16 @@ struct TarHeader {
             blocks += Self.paxBlocks(records: pax, mtime: mtime)
         }
         blocks += Self.ustarBlock(
-            prefix: split!.prefix, name: split!.name, mode: Int64(self.mode & 0o7777), uid: uid, gid: gid,
-            size: size, mtime: mtime, typeflag: typeflag, linkName: linkTarget)
+            prefix: split!.prefix,
+            name: split!.name,
+            mode: Int64(self.mode & 0o7777),
+            uid: uid,
+            gid: gid,
+            size: size,
+            mtime: mtime,
+            typeflag: typeflag,
+            linkName: linkTarget
+        )
         return blocks
     }
 
@@ -120,16 +128,31 @@ struct TarHeader {
             data += Array(String(length).utf8) + Array(body.utf8)
         }
         var blocks = Self.ustarBlock(
-            prefix: [], name: Array("././@PaxHeader".utf8), mode: 0o644, uid: 0, gid: 0,
-            size: Int64(data.count), mtime: mtime, typeflag: UInt8(ascii: "x"), linkName: [])
+            prefix: [],
+            name: Array("././@PaxHeader".utf8),
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            size: Int64(data.count),
+            mtime: mtime,
+            typeflag: UInt8(ascii: "x"),
+            linkName: []
+        )
         blocks += data
         blocks += [UInt8](repeating: 0, count: Self.padding(for: Int64(data.count)))
         return blocks
     }
 
     static func ustarBlock(
-        prefix: [UInt8], name: [UInt8], mode: Int64, uid: Int64, gid: Int64, size: Int64, mtime: Int64,
-        typeflag: UInt8, linkName: [UInt8]
+        prefix: [UInt8],
+        name: [UInt8],
+        mode: Int64,
+        uid: Int64,
+        gid: Int64,
+        size: Int64,
+        mtime: Int64,
+        typeflag: UInt8,
+        linkName: [UInt8]
     ) -> [UInt8] {
         var block = [UInt8](repeating: 0, count: Self.blockSize)
         Self.put(name, into: &block, at: 0, width: 100)

@@ -48,7 +48,12 @@ public final class TarWriter {
 
     /// Appends a symbolic link member that stores `target` as it is, without following it.
     public func appendSymbolicLink(
-        name: String, target: String, mode: UInt32, mtime: Int64, uid: Int64 = 0, gid: Int64 = 0
+        name: String,
+        target: String,
+        mode: UInt32,
+        mtime: Int64,
+        uid: Int64 = 0,
+        gid: Int64 = 0
     ) throws {
         let header = TarHeader(name: name, kind: .symbolicLink(target: target), mode: mode, mtime: mtime)
         try self.writeHeader(header, uid: uid, gid: gid)
@@ -68,7 +73,11 @@ public final class TarWriter {
 
         let size = Int64(info.st_size)
         let header = TarHeader(
-            name: name, kind: .file(size: size), mode: UInt32(info.st_mode), mtime: Int64(info.st_mtim.tv_sec))
+            name: name,
+            kind: .file(size: size),
+            mode: UInt32(info.st_mode),
+            mtime: Int64(info.st_mtim.tv_sec)
+        )
         try self.writeHeader(header, uid: Int64(info.st_uid), gid: Int64(info.st_gid))
 
         var remaining = size
@@ -77,7 +86,10 @@ public final class TarWriter {
             let count = try self.readChunk(descriptor, count: requested, path: path)
             if count == 0 {
                 throw ArchiveError.fileChanged(
-                    path: path, expectedSize: size, actualSize: Self.currentSize(descriptor, fallback: size - remaining))
+                    path: path,
+                    expectedSize: size,
+                    actualSize: Self.currentSize(descriptor, fallback: size - remaining)
+                )
             }
             try self.emitBuffer(count: count)
             remaining -= Int64(count)
@@ -86,7 +98,10 @@ public final class TarWriter {
         // One more read distinguishes a file that grew after the header from one that ends at the header size.
         if try self.readChunk(descriptor, count: 1, path: path) > 0 {
             throw ArchiveError.fileChanged(
-                path: path, expectedSize: size, actualSize: Self.currentSize(descriptor, fallback: size + 1))
+                path: path,
+                expectedSize: size,
+                actualSize: Self.currentSize(descriptor, fallback: size + 1)
+            )
         }
         try self.writeZeros(TarHeader.padding(for: size))
         return size

@@ -74,7 +74,11 @@ public enum TrainingArchive {
         let fileName = options.fileName ?? Self.defaultFileName(date: Date())
         let builder = ArchiveBuilder(compressionLevel: options.compressionLevel, workers: options.workers)
         return try builder.build(
-            entries, to: ArchivePaths.join(options.outputDirectory, fileName), skipped: skipped, progress: progress)
+            entries,
+            to: ArchivePaths.join(options.outputDirectory, fileName),
+            skipped: skipped,
+            progress: progress
+        )
     }
 
     /// Returns `training_data_YYYYMMDD_HHMMSS.tar.gz` for `date` in `timeZone`.

@@ -3,10 +3,11 @@ import Schedules
 import Support
 
 extension ConfigReader {
-    static let jobKeys = [
-        "schedule", "time_zone", "machine", "repository", "setup", "dataset", "train", "model", "env",
-        "max_duration", "max_cost", "poll", "timeouts", "notify", "kind", "upload_training_data",
-    ] + ConfigReader.timingKeys
+    static let jobKeys =
+        [
+            "schedule", "time_zone", "machine", "repository", "setup", "dataset", "train", "model", "env",
+            "max_duration", "max_cost", "poll", "timeouts", "notify", "kind", "upload_training_data",
+        ] + ConfigReader.timingKeys
     static let machineKeys = ["type", "template", "region", "disk_size", "hourly_rate"]
     static let repositoryKeys = ["url", "ref"]
     static let datasetKeys = ["repo", "revision", "directory"]

@@ -208,7 +208,12 @@ extension ConfigReader {
 
         var chatId: String? = nil
         if view.entry("chat_id") == nil {
-            self.missing(view, "chat_id", expected: "the numeric chat id or an `@channel` name", example: "-1001234567890")
+            self.missing(
+                view,
+                "chat_id",
+                expected: "the numeric chat id or an `@channel` name",
+                example: "-1001234567890"
+            )
         } else if let text = self.string(view, "chat_id") {
             let trimmed = text.trimmingCharacters(in: .whitespaces)
             if ConfigReader.isTelegramChatId(trimmed) {

@@ -9,10 +9,11 @@ private enum UploadRepoType: String, CaseIterable {
 extension ConfigReader {
     /// The job kinds a `kind:` key accepts. A job without `kind` is a training job.
     static let jobKinds = ["training", "hub_upload"]
-    static let uploadJobKeys = [
-        "kind", "schedule", "time_zone", "local_dir", "repo", "repo_type", "revision", "path_in_repo", "include",
-        "commit_message", "if_empty", "max_duration", "notify",
-    ] + ConfigReader.timingKeys
+    static let uploadJobKeys =
+        [
+            "kind", "schedule", "time_zone", "local_dir", "repo", "repo_type", "revision", "path_in_repo", "include",
+            "commit_message", "if_empty", "max_duration", "notify",
+        ] + ConfigReader.timingKeys
     static let trainingUploadKeys = ["root", "repo", "include_scalers", "include_cache", "commit_message"]
 
     /// Returns the job's `kind`, or nil after recording an error for an unknown one.

@@ -84,7 +84,9 @@ extension HubClient {
         for file in files {
             if file.content.count > HubClient.maxInlineFileSize {
                 let oid = Digest.sha256(file.content).hexString
-                largeObjects.append(HubLFSObject(oid: oid, size: Int64(file.content.count), source: .data(file.content)))
+                largeObjects.append(
+                    HubLFSObject(oid: oid, size: Int64(file.content.count), source: .data(file.content))
+                )
                 operations.append(.addLFS(path: file.path, oid: oid, size: Int64(file.content.count)))
             } else {
                 operations.append(.addInline(path: file.path, content: file.content))
@@ -284,7 +286,10 @@ extension HubClient {
             switch item.operation {
             case .addInline(_, let content):
                 try writer.writeLine(
-                    ["key": "file", "value": ["content": content.base64EncodedString(), "path": item.path, "encoding": "base64"]]
+                    [
+                        "key": "file",
+                        "value": ["content": content.base64EncodedString(), "path": item.path, "encoding": "base64"],
+                    ]
                 )
             case .addLocalFile(_, let file):
                 try writer.writeFileLine(path: item.path, localFile: file)

@@ -234,7 +234,11 @@ extension HubClient {
                 url: href,
                 headers: header.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
                 body: self.objectData(object, offset: 0, length: object.size),
-                transfer: HTTPTransfer(upload: self.objectRegion(object, 0, object.size), progress: progress, cancel: cancel),
+                transfer: HTTPTransfer(
+                    upload: self.objectRegion(object, 0, object.size),
+                    progress: progress,
+                    cancel: cancel
+                ),
                 retry: self.retry,
                 sendsToken: false,
                 metadata: metadata
@@ -243,14 +247,18 @@ extension HubClient {
             return
         }
         guard let chunkSize = Int64(chunkText), chunkSize > 0 else {
-            throw HubError.invalidResponse(operation: operation, detail: "chunk_size \(chunkText) is not a positive integer")
+            throw HubError.invalidResponse(
+                operation: operation,
+                detail: "chunk_size \(chunkText) is not a positive integer"
+            )
         }
         let partURLs = header.filter { $0.key.allSatisfy(\.isNumber) }.sorted { Int($0.key)! < Int($1.key)! }
         let expectedParts = Int((object.size + chunkSize - 1) / chunkSize)
         guard partURLs.count == expectedParts else {
             throw HubError.invalidResponse(
                 operation: operation,
-                detail: "\(partURLs.count) part URLs for \(object.size) bytes in parts of \(chunkSize); expected \(expectedParts)"
+                detail: "\(partURLs.count) part URLs for \(object.size) bytes in parts of \(chunkSize); "
+                    + "expected \(expectedParts)"
             )
         }
         var parts: [[String: Any]] = []
@@ -272,13 +280,23 @@ extension HubClient {
                 sendsToken: false,
                 metadata: metadata.merging(["lfs.part": "\(index + 1)"]) { $1 }
             )
-            try self.checkStorageResponse(operation, response.response, what: "PUT of part \(index + 1) of \(object.oid)")
+            try self.checkStorageResponse(
+                operation,
+                response.response,
+                what: "PUT of part \(index + 1) of \(object.oid)"
+            )
             guard let etag = response.response.header("ETag") else {
-                throw HubError.invalidResponse(operation: operation, detail: "part \(index + 1) of \(object.oid) has no ETag")
+                throw HubError.invalidResponse(
+                    operation: operation,
+                    detail: "part \(index + 1) of \(object.oid) has no ETag"
+                )
             }
             parts.append(["partNumber": index + 1, "etag": etag])
         }
-        let completion = try JSONSerialization.data(withJSONObject: ["oid": object.oid, "parts": parts], options: [.sortedKeys])
+        let completion = try JSONSerialization.data(
+            withJSONObject: ["oid": object.oid, "parts": parts],
+            options: [.sortedKeys]
+        )
         let response = try self.sendTransfer(
             operation,
             method: "POST",
@@ -322,7 +340,12 @@ extension HubClient {
     private func checkStorageResponse(_ operation: String, _ response: HTTPClientResponse, what: String) throws {
         guard response.isSuccess else {
             let message = self.redact(String(decoding: response.body.prefix(300), as: UTF8.self))
-            throw HubError.http(operation: operation, status: response.status, code: nil, message: "\(what): \(message)")
+            throw HubError.http(
+                operation: operation,
+                status: response.status,
+                code: nil,
+                message: "\(what): \(message)"
+            )
         }
     }
 

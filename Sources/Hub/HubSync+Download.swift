@@ -161,7 +161,9 @@ extension HubSync {
         let operation = "delete from \(type.webPrefix)\(repo)@\(revision)"
         guard self.client.hasToken else { throw HubError.missingToken(operation: operation) }
         let head = try self.client.headCommit(repo: repo, type: type, revision: revision)
-        let existing = Set(try self.client.listFiles(repo: repo, type: type, revision: head).filter { $0.type == .file }.map(\.path))
+        let existing = Set(
+            try self.client.listFiles(repo: repo, type: type, revision: head).filter { $0.type == .file }.map(\.path)
+        )
         var operations: [HubCommitOperation] = []
         var removed: Set<String> = []
         for path in paths {
@@ -280,10 +282,11 @@ extension HubSync {
             }
             failures += 1
             guard failures < max(2, self.client.retry.maxAttempts), outcome.retryable || outcome.status == 416 else {
-                throw outcome.error ?? HubError.integrity(
-                    operation: operation,
-                    detail: "received \(length) bytes, the listing announced \(size)"
-                )
+                throw outcome.error
+                    ?? HubError.integrity(
+                        operation: operation,
+                        detail: "received \(length) bytes, the listing announced \(size)"
+                    )
             }
             let delay = self.client.retry.delay(beforeRetry: failures, retryAfter: outcome.retryAfter)
             var retrying = metadata
@@ -355,7 +358,13 @@ extension HubSync {
                 }
                 if case .transport = error {
                     let written = ((try? HubHashCache.identity(of: partial, operation: operation).size) ?? 0) - offset
-                    return FetchOutcome(status: 0, start: offset, written: max(0, written), retryable: true, error: error)
+                    return FetchOutcome(
+                        status: 0,
+                        start: offset,
+                        written: max(0, written),
+                        retryable: true,
+                        error: error
+                    )
                 }
                 throw error
             }
@@ -394,11 +403,22 @@ extension HubSync {
     }
 
     /// Checks the partial file's size and hash, then gives it its final name; a mismatch deletes it.
-    private func verify(_ partial: String, entry: HubTreeEntry, operation: String, cache: HubHashCache, finalPath: String)
+    private func verify(
+        _ partial: String,
+        entry: HubTreeEntry,
+        operation: String,
+        cache: HubHashCache,
+        finalPath: String
+    )
         throws
     {
         let size = Int64(entry.size)
-        let hashes = try HubHashCache.compute(path: partial, size: size, gitSHA1: entry.lfsOid == nil, operation: operation)
+        let hashes = try HubHashCache.compute(
+            path: partial,
+            size: size,
+            gitSHA1: entry.lfsOid == nil,
+            operation: operation
+        )
         let expected = (entry.lfsOid ?? entry.oid).lowercased()
         let actual = entry.lfsOid == nil ? (hashes.gitSHA1 ?? "") : hashes.sha256
         guard actual == expected else {

@@ -93,9 +93,11 @@ public struct HubSync: Sendable {
 
     public init(client: HubClient, cacheDirectory: String? = nil) {
         self.client = client
-        self.cacheDirectory = cacheDirectory ?? HubSync.defaultCacheDirectory(
-            environment: ProcessInfo.processInfo.environment
-        )
+        self.cacheDirectory =
+            cacheDirectory
+            ?? HubSync.defaultCacheDirectory(
+                environment: ProcessInfo.processInfo.environment
+            )
     }
 
     /// Returns `$XDG_CACHE_HOME/nightshift`, else `~/.cache/nightshift`.
@@ -286,7 +288,8 @@ public struct HubSync: Sendable {
             if !answer.isLFS && fileHashes.size > HubClient.maxInlineFileSize {
                 throw HubError.invalidResponse(
                     operation: operation,
-                    detail: "preupload asked for \(answer.path) (\(fileHashes.size) bytes) inline, above the 10 MiB limit"
+                    detail:
+                        "preupload asked for \(answer.path) (\(fileHashes.size) bytes) inline, above the 10 MiB limit"
                 )
             }
             var local = file

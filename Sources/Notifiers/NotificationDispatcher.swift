@@ -53,12 +53,12 @@ public struct NotifierSubscription: Sendable {
 /// Delivers run notifications through a durable `NotificationOutbox`, so neither a receiver's outage nor a
 /// daemon restart loses an alert.
 ///
-/// `enqueue` writes one outbox row per subscribed notifier and returns once the rows are committed. Each
-/// notifier has its own worker thread, so a slow or dead receiver never delays the others. Each worker sends its
-/// rows in the order they were added, so a row waiting for a retry holds back the later rows of that notifier. A failed attempt is
-/// retried with backoff, or after the receiver's `Retry-After`, until it is delivered, rejected with a final
-/// status, or expired. A new dispatcher on the same outbox resumes every pending row. Delivery is at least once:
-/// a crash during an attempt sends that notification again, with the same event id.
+/// `enqueue` writes one outbox row per subscribed notifier and returns once the rows are committed. Each notifier has
+/// its own worker thread, so a slow or dead receiver never delays the others. Each worker sends its rows in the order
+/// they were added, so a row waiting for a retry holds back the later rows of that notifier. A failed attempt is
+/// retried with backoff, or after the receiver's `Retry-After`, until it is delivered, rejected with a final status, or
+/// expired. A new dispatcher on the same outbox resumes every pending row. Delivery is at least once: a crash during an
+/// attempt sends that notification again, with the same event id.
 public final class NotificationDispatcher: @unchecked Sendable {
     private struct Lane: Sendable {
         let subscription: NotifierSubscription
@@ -346,7 +346,12 @@ public final class NotificationDispatcher: @unchecked Sendable {
         }
         details["retry.delay_s"] = String(format: "%.2f", delay)
         do {
-            try self.outbox.scheduleRetry(id: entry.id, attempts: attempts, nextAttemptAt: next, error: failure.description)
+            try self.outbox.scheduleRetry(
+                id: entry.id,
+                attempts: attempts,
+                nextAttemptAt: next,
+                error: failure.description
+            )
         } catch {
             details["outbox.error"] = "\(error)"
         }
@@ -385,7 +390,13 @@ public final class NotificationDispatcher: @unchecked Sendable {
         var orphans: [String: Int] = [:]
         for entry in entries where !known.contains(entry.notifier) {
             if entry.expiresAt <= now {
-                try? self.outbox.finish(id: entry.id, state: .expired, attempts: entry.attempts, at: now, error: "expired")
+                try? self.outbox.finish(
+                    id: entry.id,
+                    state: .expired,
+                    attempts: entry.attempts,
+                    at: now,
+                    error: "expired"
+                )
             } else {
                 orphans[entry.notifier, default: 0] += 1
             }
@@ -398,7 +409,10 @@ public final class NotificationDispatcher: @unchecked Sendable {
         }
         let resumed = entries.filter { known.contains($0.notifier) }.count
         if resumed > 0 {
-            self.logger.info("Resuming notifications from the outbox", metadata: ["notifications.pending": String(resumed)])
+            self.logger.info(
+                "Resuming notifications from the outbox",
+                metadata: ["notifications.pending": String(resumed)]
+            )
         }
     }
 

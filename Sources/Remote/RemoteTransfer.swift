@@ -254,7 +254,8 @@ public final class RemoteTransfer: Sendable {
     /// the local entry of that name, which is removed first.
     static func moveIntoPlace(_ staged: String, _ local: String) throws {
         var isDirectory: ObjCBool = false
-        let stagedIsDirectory = FileManager.default.fileExists(atPath: staged, isDirectory: &isDirectory)
+        let stagedIsDirectory =
+            FileManager.default.fileExists(atPath: staged, isDirectory: &isDirectory)
             && isDirectory.boolValue
         if stagedIsDirectory, FileManager.default.fileExists(atPath: local) {
             try? FileManager.default.removeItem(atPath: local)

@@ -128,7 +128,8 @@ struct CalendarParser {
 
     private func weekday(_ text: Substring, item: Substring) throws(CalendarParseError) -> Int {
         let lowered = text.lowercased()
-        if lowered.count >= 3, let index = Self.weekdayNames.firstIndex(where: { $0 == lowered || $0.prefix(3) == lowered })
+        if lowered.count >= 3,
+            let index = Self.weekdayNames.firstIndex(where: { $0 == lowered || $0.prefix(3) == lowered })
         {
             return index
         }
@@ -226,7 +227,9 @@ struct CalendarParser {
 
     // MARK: Time
 
-    private func parseTime(_ token: String) throws(CalendarParseError) -> (hours: ValueList, minutes: ValueList, seconds: ValueList) {
+    private func parseTime(_ token: String) throws(CalendarParseError) -> (
+        hours: ValueList, minutes: ValueList, seconds: ValueList
+    ) {
         let parts = token.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2 || parts.count == 3 else {
             throw .unexpectedToken(expression: self.expression, token: token)
@@ -281,7 +284,11 @@ struct CalendarParser {
             if bounds.count == 2 {
                 high = try self.parseInteger(Substring(bounds[1]), component, item: item, list: &list)
                 guard low <= high else {
-                    throw self.invalid(component, String(item), "the range starts after it ends, and ranges do not wrap")
+                    throw self.invalid(
+                        component,
+                        String(item),
+                        "the range starts after it ends, and ranges do not wrap"
+                    )
                 }
             } else if let step {
                 // systemd rejects a repetition that cannot repeat, so nightshift does too.
@@ -320,7 +327,11 @@ struct CalendarParser {
         guard !digits.isEmpty, digits.allSatisfy(\.isASCIIDigitCharacter), let step = Int(digits), step >= 1,
             step <= limit
         else {
-            throw self.invalid(component, String(item), "the repetition after \"/\" must be a whole number from 1 to \(limit)")
+            throw self.invalid(
+                component,
+                String(item),
+                "the repetition after \"/\" must be a whole number from 1 to \(limit)"
+            )
         }
         return step
     }

@@ -191,6 +191,11 @@ public enum CatchUpPlanner {
             first: first,
             last: lastMissed
         )
-        return CatchUpDecision(fire: startable ? last : nil, missed: missed, handledThrough: last.date, nextDue: nextDue)
+        return CatchUpDecision(
+            fire: startable ? last : nil,
+            missed: missed,
+            handledThrough: last.date,
+            nextDue: nextDue
+        )
     }
 }

@@ -2,10 +2,10 @@ import Foundation
 
 /// Discord's execute-webhook endpoint, `POST /api/webhooks/<id>/<token>[?wait=true]`, as a stand-in applies it.
 ///
-/// It checks the documented limits. `content` has up to 2000 characters and a message up to 10 embeds. Each
-/// embed has a title up to 256, a description up to 4096, up to 25 fields with a non-empty name up to 256 and
-/// value up to 1024, and a footer up to 2048. All embeds together have at most 6000 characters. It answers 204, or 200 with the
-/// message with `wait=true`, and rate limits with 429, JSON `retry_after` in seconds and `Retry-After`.
+/// It checks the documented limits. `content` has up to 2000 characters and a message up to 10 embeds. Each embed has a
+/// title up to 256, a description up to 4096, up to 25 fields with a non-empty name up to 256 and value up to 1024, and
+/// a footer up to 2048. All embeds together have at most 6000 characters. It answers 204, or 200 with the message with
+/// `wait=true`, and rate limits with 429, JSON `retry_after` in seconds and `Retry-After`.
 public struct DiscordWebhookRules: ChatServiceRules {
     public let webhookId: String
     public let token: String
@@ -25,7 +25,10 @@ public struct DiscordWebhookRules: ChatServiceRules {
     }
 
     private static func invalid(_ field: String, _ message: String) -> HTTPResponse {
-        .json(400, ["code": 50035, "message": "Invalid Form Body", "errors": [field: ["_errors": [["message": message]]]]])
+        .json(
+            400,
+            ["code": 50035, "message": "Invalid Form Body", "errors": [field: ["_errors": [["message": message]]]]]
+        )
     }
 
     public func check(_ request: HTTPRequest) -> HTTPResponse? {
@@ -65,7 +68,9 @@ public struct DiscordWebhookRules: ChatServiceRules {
             if footer > 2048 { return DiscordWebhookRules.invalid("embeds.footer", "Must be 2048 or fewer in length.") }
             total += title + description + footer
             let fields = embed["fields"] as? [[String: Any]] ?? []
-            if fields.count > 25 { return DiscordWebhookRules.invalid("embeds.fields", "Must be 25 or fewer in length.") }
+            if fields.count > 25 {
+                return DiscordWebhookRules.invalid("embeds.fields", "Must be 25 or fewer in length.")
+            }
             for field in fields {
                 let name = DiscordWebhookRules.length(field["name"])
                 let value = DiscordWebhookRules.length(field["value"])
@@ -90,7 +95,10 @@ public struct DiscordWebhookRules: ChatServiceRules {
             return HTTPResponse(status: 204)
         }
         let body = request.jsonBody as? [String: Any] ?? [:]
-        return .json(200, ["id": "1100000000000000001", "webhook_id": self.webhookId, "content": body["content"] ?? ""])
+        return .json(
+            200,
+            ["id": "1100000000000000001", "webhook_id": self.webhookId, "content": body["content"] ?? ""]
+        )
     }
 
     public func rateLimited(retryAfter: Double) -> HTTPResponse {

@@ -98,7 +98,8 @@ extension HubStandIn {
                     )
                 }
                 if let size, size != object.size {
-                    let message = "LFS object \(oid) for \(path) has \(object.size) bytes, not the \(size) in the commit"
+                    let message =
+                        "LFS object \(oid) for \(path) has \(object.size) bytes, not the \(size) in the commit"
                     throw Self.reject(400, code: nil, message)
                 }
                 files[path] = HubStandInBlob(object: object, sha256: oid)

@@ -48,7 +48,11 @@ extension HubStandIn {
         let (key, repository) = try self.authorize(target, canWrite: operation == "upload", request, state)
         let transfers = (body["transfers"] as? [String]) ?? ["basic"]
         if !transfers.contains("basic") {
-            throw Self.reject(400, code: nil, "Only the basic and multipart transfers are supported; offered: \(transfers)")
+            throw Self.reject(
+                400,
+                code: nil,
+                "Only the basic and multipart transfers are supported; offered: \(transfers)"
+            )
         }
         if let algorithm = body["hash_algo"] as? String, algorithm != "sha256" && algorithm != "sha_256" {
             throw Self.reject(400, code: nil, "Unsupported hash_algo \(algorithm): use sha256")
@@ -87,11 +91,15 @@ extension HubStandIn {
                         chunkSize: state.multipartChunkSize,
                         directory: directory + "/parts-\(UUID().uuidString)"
                     )
-                    try? FileManager.default.createDirectory(atPath: upload.directory, withIntermediateDirectories: true)
+                    try? FileManager.default.createDirectory(
+                        atPath: upload.directory,
+                        withIntermediateDirectories: true
+                    )
                     state.multipartUploads[key + "/" + oid] = upload
                     var header = ["chunk_size": String(upload.chunkSize)]
                     for part in 1...upload.partCount {
-                        header[String(format: "%05d", part)] = "\(state.storageURL)/multipart/\(objectPath)/\(oid)/\(part)"
+                        header[String(format: "%05d", part)] =
+                            "\(state.storageURL)/multipart/\(objectPath)/\(oid)/\(part)"
                     }
                     answer["actions"] = [
                         "upload": ["href": "\(gitBase)/complete/\(oid)", "header": header],

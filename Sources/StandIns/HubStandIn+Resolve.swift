@@ -42,8 +42,8 @@ extension HubStandIn {
         return Self.content(blob.object, request, etag: blob.gitOID, headers: [commitHeader])
     }
 
-    /// Returns the content of `object` whole, or the single byte range that a `Range` header requests (206 with `Content-Range`,
-    /// or 416 when the range starts past the end), or 304 when `If-None-Match` contains `etag`.
+    /// Returns the content of `object` whole, or the single byte range that a `Range` header requests (206 with
+    /// `Content-Range`, or 416 when the range starts past the end), or 304 when `If-None-Match` contains `etag`.
     static func content(
         _ object: HubStandInObject,
         _ request: HTTPRequest,

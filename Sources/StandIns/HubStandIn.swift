@@ -8,9 +8,10 @@ import Support
 /// second port. The second origin matters because the client follows a download redirect only within one origin
 /// and reads the file's metadata from the first redirect that leaves it.
 ///
-/// State lives in memory, except LFS objects uploaded in bodies above `spoolThreshold` bytes and multipart
-/// uploads, which go to files in a temporary directory removed by `stop()`. Every repository has one branch, `main`, with a linear history, and starts with an
-/// initial commit that adds `.gitattributes`, as on the Hub, so `files(...)` and `commits(...)` include both.
+/// State lives in memory, except LFS objects uploaded in bodies above `spoolThreshold` bytes and multipart uploads,
+/// which go to files in a temporary directory removed by `stop()`. Every repository has one branch, `main`, with a
+/// linear history, and starts with an initial commit that adds `.gitattributes`, as on the Hub, so `files(...)` and
+/// `commits(...)` include both.
 public final class HubStandIn: @unchecked Sendable {
     let tokens: Set<String>
     let user: String

@@ -411,9 +411,12 @@ final class SocketReader {
         }
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
         while remaining > 0 {
-            let received = chunk.withUnsafeMutableBytes { recv(self.socket, $0.baseAddress, min($0.count, remaining), 0) }
+            let received = chunk.withUnsafeMutableBytes {
+                recv(self.socket, $0.baseAddress, min($0.count, remaining), 0)
+            }
             if received < 0 && errno == EINTR { continue }
-            guard received > 0, chunk.withUnsafeBytes({ writeAll(descriptor, UnsafeRawBufferPointer(rebasing: $0[0..<received])) })
+            guard received > 0,
+                chunk.withUnsafeBytes({ writeAll(descriptor, UnsafeRawBufferPointer(rebasing: $0[0..<received])) })
             else {
                 unlink(path)
                 return nil

@@ -82,7 +82,9 @@ public struct TelegramBotRules: ChatServiceRules {
             let character = text[index]
             if character == "<" {
                 guard let close = text[index...].firstIndex(of: ">") else {
-                    return .failure("Unclosed start tag at byte offset \(text.utf8.distance(from: text.startIndex, to: index))")
+                    return .failure(
+                        "Unclosed start tag at byte offset \(text.utf8.distance(from: text.startIndex, to: index))"
+                    )
                 }
                 var tag = String(text[text.index(after: index)..<close])
                 let closing = tag.hasPrefix("/")

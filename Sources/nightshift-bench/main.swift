@@ -48,7 +48,8 @@ func runTargz(_ arguments: [String]) throws {
         meter.set(done: done)
     }
     meter.finish()
-    let line = "files=\(summary.files) directories=\(summary.directories) bytes_in=\(summary.bytesIn) "
+    let line =
+        "files=\(summary.files) directories=\(summary.directories) bytes_in=\(summary.bytesIn) "
         + "bytes_out=\(summary.bytesOut) seconds=\(String(format: "%.3f", summary.seconds)) workers=\(workers)\n"
     FileHandle.standardError.write(Data(line.utf8))
 }

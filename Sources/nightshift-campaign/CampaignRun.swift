@@ -59,7 +59,8 @@ struct CampaignPlan {
                 )
             )
         }
-        self.crashStep = Double.random(in: 0..<1, using: &generator) < 0.3 ? Int.random(in: 1...24, using: &generator) : nil
+        self.crashStep =
+            Double.random(in: 0..<1, using: &generator) < 0.3 ? Int.random(in: 1...24, using: &generator) : nil
         self.crashAfterCall = Bool.random(using: &generator)
     }
 }

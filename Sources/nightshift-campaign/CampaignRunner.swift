@@ -199,8 +199,13 @@ final class CampaignArmer: @unchecked Sendable {
                 self.hub.inject(.status(429, retryAfter: 2, count: count))
             } else {
                 self.paperspace.inject(
-                    .status(code: 429, retryAfter: 2, count: count, method: paperspaceFilter.method,
-                        pathContains: paperspaceFilter.path)
+                    .status(
+                        code: 429,
+                        retryAfter: 2,
+                        count: count,
+                        method: paperspaceFilter.method,
+                        pathContains: paperspaceFilter.path
+                    )
                 )
             }
         case .serverError:
@@ -208,8 +213,13 @@ final class CampaignArmer: @unchecked Sendable {
                 self.hub.inject(.status(500, count: count))
             } else {
                 self.paperspace.inject(
-                    .status(code: 500, retryAfter: nil, count: count, method: paperspaceFilter.method,
-                        pathContains: paperspaceFilter.path)
+                    .status(
+                        code: 500,
+                        retryAfter: nil,
+                        count: count,
+                        method: paperspaceFilter.method,
+                        pathContains: paperspaceFilter.path
+                    )
                 )
             }
         case .connectionReset:

@@ -51,7 +51,12 @@ final class CampaignWorld: @unchecked Sendable {
             }
         )
         self.machines = PaperspaceMachineService(
-            client: PaperspaceClient(endpoint: self.paperspace.baseURL, apiKey: Self.apiKey, http: http, logger: self.logger)
+            client: PaperspaceClient(
+                endpoint: self.paperspace.baseURL,
+                apiKey: Self.apiKey,
+                http: http,
+                logger: self.logger
+            )
         )
         self.results = HubResultStore(
             client: HubClient(endpoint: self.hub.baseURL, token: Self.hubToken, http: http, logger: self.logger)

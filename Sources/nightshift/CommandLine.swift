@@ -25,7 +25,9 @@ struct OptionSpec: Sendable {
 
     /// The `--config PATH` option of every command that reads the config file.
     static let config = OptionSpec.value(
-        "--config", "PATH", "The config file (default \(Configuration.defaultPath))."
+        "--config",
+        "PATH",
+        "The config file (default \(Configuration.defaultPath))."
     )
 }
 
@@ -167,7 +169,8 @@ struct CommandLineParser {
             guard let value = inlineValue ?? remaining.popFirst(), inlineValue != nil || !value.hasPrefix("--")
             else {
                 throw UsageError(
-                    message: "option \(name) requires a value (\(option.value ?? "VALUE"))", command: command.name
+                    message: "option \(name) requires a value (\(option.value ?? "VALUE"))",
+                    command: command.name
                 )
             }
             if let problem = self.checkValue(name, value) {
@@ -232,8 +235,10 @@ struct CommandLineParser {
         }
         let expected =
             range.lowerBound == range.upperBound
-            ? "exactly \(range.lowerBound)" : range.upperBound == Int.max ? "at least \(range.lowerBound)"
-            : "\(range.lowerBound) to \(range.upperBound)"
+            ? "exactly \(range.lowerBound)"
+            : range.upperBound == Int.max
+                ? "at least \(range.lowerBound)"
+                : "\(range.lowerBound) to \(range.upperBound)"
         return "\(command.name) takes \(expected) argument(s) (\(command.arguments)), got \(arguments.count)"
     }
 

@@ -75,11 +75,11 @@ enum Commands {
             if fires.isEmpty { writeLine("  never fires") }
             for fire in fires {
                 var line = "  " + FireTimeFormatter.format(fire, in: zone)
-                if job.jitter.limit > 0 {
-                    line +=
-                        job.jitter.mode == .stable
-                        ? "  starts \(ProgressMeter.formatDuration(job.jitter.delay(jobName: job.name, scheduled: fire.date, seed: seed))) later"
-                        : "  starts up to \(ProgressMeter.formatDuration(job.jitter.limit)) later"
+                if job.jitter.limit > 0, job.jitter.mode == .stable {
+                    let delay = job.jitter.delay(jobName: job.name, scheduled: fire.date, seed: seed)
+                    line += "  starts \(ProgressMeter.formatDuration(delay)) later"
+                } else if job.jitter.limit > 0 {
+                    line += "  starts up to \(ProgressMeter.formatDuration(job.jitter.limit)) later"
                 }
                 writeLine(line)
             }

@@ -139,7 +139,8 @@ enum SSHCommands {
                 progress: ProgressMeter(label: "upload")
             )
             writeLine(
-                "copied \(ProgressMeter.formatBytes(result.bytes)) to \(result.remotePath) with \(result.method.rawValue) "
+                "copied \(ProgressMeter.formatBytes(result.bytes)) to \(result.remotePath) "
+                    + "with \(result.method.rawValue) "
                     + "in \(String(format: "%.1f", result.seconds)) s"
             )
             return ExitCode.success.rawValue
@@ -160,7 +161,8 @@ enum SSHCommands {
                     .max { $0.modified < $1.modified }?.name
                 guard name != nil else {
                     printError(
-                        "nightshift: no results_*.tar.gz in \(directory) on the machine; run `nightshift archive results` "
+                        "nightshift: no results_*.tar.gz in \(directory) on the machine; "
+                            + "run `nightshift archive results` "
                             + "there, or name a file with --file"
                     )
                     return ExitCode.noInput.rawValue

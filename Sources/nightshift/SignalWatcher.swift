@@ -80,7 +80,8 @@ enum SignalWatcher {
                 // `nightshift run` resumes the unfinished teardown where this one stopped.
                 logger.critical(
                     work == .runs
-                        ? "Second shutdown signal; exiting before teardown finished, the next nightshift run finishes it"
+                        ? "Second shutdown signal; exiting before teardown finished, "
+                            + "the next nightshift run finishes it"
                         : "Second stop signal; exiting at once",
                     metadata: ["signal": name]
                 )

@@ -116,7 +116,8 @@ final class DaemonProcessHarness {
         #expect(self.environment.paperspace.startupScripts.isEmpty, "scripts left", sourceLocation: sourceLocation)
     }
 
-    /// Waits for a child to exit; kills it after `timeout` seconds so a hung daemon fails the test instead of the suite.
+    /// Waits for a child to exit; kills it after `timeout` seconds so a hung daemon fails the test instead of the
+    /// suite.
     static func waitForExit(_ process: Subprocess, timeout: Double) -> Int32? {
         let deadline = Date(timeIntervalSinceNow: timeout)
         while Date() < deadline {

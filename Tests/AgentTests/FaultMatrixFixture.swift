@@ -94,7 +94,9 @@ final class FaultMatrixFixture: @unchecked Sendable {
         self.machines = PaperspaceMachineService(
             client: PaperspaceClient(endpoint: self.paperspace.baseURL, apiKey: Self.apiKey, http: http, logger: logger)
         )
-        self.results = HubResultStore(client: HubClient(endpoint: self.hub.baseURL, token: Self.hubToken, http: http, logger: logger))
+        self.results = HubResultStore(
+            client: HubClient(endpoint: self.hub.baseURL, token: Self.hubToken, http: http, logger: logger)
+        )
     }
 
     var scriptText: String {
@@ -103,7 +105,8 @@ final class FaultMatrixFixture: @unchecked Sendable {
 
     /// Returns a supervisor whose transitions go to `onTransition` after each journal write.
     func supervisor(
-        onTransition: @escaping @Sendable (RunRecord, LifecycleState, LifecycleState, String) -> Void = { _, _, _, _ in }
+        onTransition: @escaping @Sendable (RunRecord, LifecycleState, LifecycleState, String) -> Void = { _, _, _, _ in
+        }
     ) -> RunSupervisor {
         let text = self.scriptText
         return RunSupervisor(

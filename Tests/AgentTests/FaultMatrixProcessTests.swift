@@ -55,7 +55,13 @@ struct KillCase: Sendable, CustomTestStringConvertible {
             paperspace.inject(.deleteLags(seconds: 3, count: 1))
         case .deletingScript:
             paperspace.inject(
-                .status(code: 500, retryAfter: nil, count: 1_000_000, method: "DELETE", pathContains: "/startup-scripts")
+                .status(
+                    code: 500,
+                    retryAfter: nil,
+                    count: 1_000_000,
+                    method: "DELETE",
+                    pathContains: "/startup-scripts"
+                )
             )
         default:
             break

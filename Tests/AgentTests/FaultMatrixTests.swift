@@ -204,7 +204,10 @@ final class MatrixFaultArmer: @unchecked Sendable {
             "ended in \(final.state.rawValue): \(final.outcome?.reason ?? "no reason")"
         )
         #expect(fixture.events.kinds == [.started, expected.alert])
-        #expect(fixture.paperspace.startupScripts.isEmpty, "scripts left: \(fixture.paperspace.startupScripts.map(\.id))")
+        #expect(
+            fixture.paperspace.startupScripts.isEmpty,
+            "scripts left: \(fixture.paperspace.startupScripts.map(\.id))"
+        )
         if expected.state == .needsAttention {
             // Teardown gave up, so the machine is still there; the alert names it, and it is the only one.
             #expect(fixture.paperspace.machines.map(\.id) == [final.machineId].compactMap { $0 })

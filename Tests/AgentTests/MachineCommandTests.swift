@@ -37,7 +37,10 @@ struct MachineCommandTests {
             environment["PAPERSPACE_API_ENDPOINT"] = self.standIn.baseURL
             environment.removeValue(forKey: "PAPERSPACE_API_KEY")
             if let key { environment["PAPERSPACE_API_KEY"] = key }
-            return try Subprocess.run([DaemonProcessHarness.executable, "machine"] + arguments, environment: environment)
+            return try Subprocess.run(
+                [DaemonProcessHarness.executable, "machine"] + arguments,
+                environment: environment
+            )
         }
 
         /// Waits until the stand-in reports the machine in `state`.

@@ -68,7 +68,8 @@ struct ServiceProcessTests {
     /// Starts `nightshift run` with the collector as its notify socket and a one-second watchdog.
     func launchDaemon(_ harness: DaemonProcessHarness, _ collector: NotifySocketCollector) throws -> Subprocess {
         var environment = ProcessInfo.processInfo.environment.merging(harness.environment.configEnvironment) {
-            _, new in new
+            _,
+            new in new
         }
         environment["NIGHTSHIFT_TEST"] = "1"
         environment["NOTIFY_SOCKET"] = collector.path
@@ -128,7 +129,8 @@ struct ServiceProcessTests {
         #expect(harness.output("daemon.log").contains("Journal recovery finished"))
 
         // An invalid file is rejected and the old config stays: one log line per diagnostic, with its position.
-        let invalid = original.replacingOccurrences(of: "schedule: \"0 0 1 1 *\"", with: "schedule: \"0 0 31 2 *x\"")
+        let invalid =
+            original.replacingOccurrences(of: "schedule: \"0 0 1 1 *\"", with: "schedule: \"0 0 31 2 *x\"")
             + "unknown_top_level_key: 1\n"
         try invalid.write(toFile: harness.configPath, atomically: true, encoding: .utf8)
         let beforeBadReload = collector.received.count
@@ -214,8 +216,10 @@ struct ServiceProcessTests {
         try withoutJobs.write(toFile: harness.configPath, atomically: true, encoding: .utf8)
         daemon.send(SIGHUP)
         #expect(self.waitForLog(harness, "Configuration reloaded", timeout: 20), "\(harness.output("daemon.log"))")
-        #expect(self.logValue(harness.output("daemon.log"), line: "Configuration reloaded", key: "jobs.removed")
-            == "gold-demo")
+        #expect(
+            self.logValue(harness.output("daemon.log"), line: "Configuration reloaded", key: "jobs.removed")
+                == "gold-demo"
+        )
 
         // The run still ends through its own max_duration and teardown, with nothing left behind.
         let finished = try harness.waitForRun(timeout: 90) { $0.state.isTerminal }

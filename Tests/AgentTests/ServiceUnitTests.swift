@@ -84,7 +84,8 @@ struct ServiceUnitTests {
         // The worst case with the defaults, as the unit's comment adds it up.
         let timeouts = StateTimeouts()
         let retry = RetryPolicy.standard
-        let call = Double(retry.maxAttempts) * HTTPClient(logger: Logger(label: "test", sink: .discard)).totalTimeout
+        let call =
+            Double(retry.maxAttempts) * HTTPClient(logger: Logger(label: "test", sink: .discard)).totalTimeout
             + Double(retry.maxAttempts - 1) * retry.maxDelay
         let lastBackoff = LifecyclePolicy().teardownRetryDelay(failures: 100)
         let flushAndScript = 60.0

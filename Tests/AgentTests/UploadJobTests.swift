@@ -120,7 +120,10 @@ struct UploadJobTests {
 
     @Test func trainingDataStepRunsBeforeMachine() throws {
         let harness = try DaemonProcessHarness(trainCommand: "python3 train.py")
-        harness.writeConfig(trainCommand: "python3 train.py", jobKeys: "    upload_training_data: {root: \(harness.root)/ml}\n")
+        harness.writeConfig(
+            trainCommand: "python3 train.py",
+            jobKeys: "    upload_training_data: {root: \(harness.root)/ml}\n"
+        )
         // Without the CSVs the run fails before any machine is created.
         let rejected = try harness.command(["start", "gold-demo"])
         #expect(rejected.status == 1, "\(rejected.output)")

@@ -28,17 +28,21 @@ import Testing
         let files = try self.makeTree(directory)
         let output = directory.url("out.tar.gz")
         let summary = try ArchiveBuilder(workers: 2).build(
-            [ArchiveEntry(sourcePath: directory.url("tree"), archiveName: "./tree")], to: output)
+            [ArchiveEntry(sourcePath: directory.url("tree"), archiveName: "./tree")],
+            to: output
+        )
         #expect(summary.files == 4)
         #expect(summary.directories == 3)
         #expect(summary.symbolicLinks == 1)
         #expect(summary.bytesIn == Int64(files.values.reduce(0) { $0 + $1.count }))
 
         let members = try pythonMembers(output)
-        #expect(members.map(\.name) == [
-            "tree", "tree/a.csv", "tree/empty.txt", "tree/sub", "tree/sub/deeper", "tree/sub/link",
-            "tree/sub/random.bin", "tree/sub/script.sh",
-        ])
+        #expect(
+            members.map(\.name) == [
+                "tree", "tree/a.csv", "tree/empty.txt", "tree/sub", "tree/sub/deeper", "tree/sub/link",
+                "tree/sub/random.bin", "tree/sub/script.sh",
+            ]
+        )
         for member in members where member.type == "file" {
             #expect(member.sha256 == Digest.sha256(files[member.name]!).hexString, "\(member.name)")
             #expect(member.size == Int64(files[member.name]!.count), "\(member.name)")
@@ -59,7 +63,9 @@ import Testing
         let files = try self.makeTree(directory)
         let output = directory.url("out.tar.gz")
         _ = try ArchiveBuilder(workers: 3, blockSize: 64 * 1024).build(
-            [ArchiveEntry(sourcePath: directory.url("tree"), archiveName: "restored/tree")], to: output)
+            [ArchiveEntry(sourcePath: directory.url("tree"), archiveName: "restored/tree")],
+            to: output
+        )
 
         let listing = try shell("tar -tvzf \(shellQuote(output))")
         #expect(listing.status == 0, "\(listing.output)")
@@ -78,7 +84,9 @@ import Testing
             let mtime = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970
             #expect(mtime == 1_700_000_000, "\(name)")
         }
-        let target = try FileManager.default.destinationOfSymbolicLink(atPath: directory.url("x/restored/tree/sub/link"))
+        let target = try FileManager.default.destinationOfSymbolicLink(
+            atPath: directory.url("x/restored/tree/sub/link")
+        )
         #expect(target == "../a.csv")
     }
 
@@ -94,7 +102,9 @@ import Testing
             [
                 ArchiveEntry(sourcePath: source, archiveName: splittable),
                 ArchiveEntry(sourcePath: source, archiveName: tooLong),
-            ], to: output)
+            ],
+            to: output
+        )
 
         let members = try pythonMembers(output)
         #expect(members.map(\.name) == [splittable, tooLong])
@@ -130,8 +140,12 @@ import Testing
         let output = directory.url("truncated.tar.gz")
         let file = try AtomicFile(finalPath: output)
         let gzip = try ParallelGzipWriter(fileDescriptor: file.fileDescriptor, level: 1, workers: 2)
-        let header = TarHeader(name: "workspace/raw_data/ticks/huge.csv", kind: .file(size: size), mode: 0o644,
-            mtime: 1_700_000_000).encode()
+        let header = TarHeader(
+            name: "workspace/raw_data/ticks/huge.csv",
+            kind: .file(size: size),
+            mode: 0o644,
+            mtime: 1_700_000_000
+        ).encode()
         try header.withUnsafeBytes { try gzip.write($0) }
         try [UInt8](repeating: 0, count: 1 << 20).withUnsafeBytes { try gzip.write($0) }
         try gzip.finish()
@@ -145,8 +159,10 @@ import Testing
             "python3", "-c", "import sys, tarfile; m = tarfile.open(sys.argv[1]).next(); print(m.name, m.size)",
             output,
         ])
-        #expect(python.output.trimmingCharacters(in: .whitespacesAndNewlines)
-            == "workspace/raw_data/ticks/huge.csv \(size)")
+        #expect(
+            python.output.trimmingCharacters(in: .whitespacesAndNewlines)
+                == "workspace/raw_data/ticks/huge.csv \(size)"
+        )
     }
 
     // Compressing and listing 8 GiB took 72 s on a loaded 2-core VM, so this runs only when asked for.
@@ -159,7 +175,9 @@ import Testing
         #expect(truncate(source, off_t(size)) == 0)
         let output = directory.url("sparse.tar.gz")
         let summary = try ArchiveBuilder(compressionLevel: 1, blockSize: 1 << 20).build(
-            [ArchiveEntry(sourcePath: source, archiveName: "sparse.bin")], to: output)
+            [ArchiveEntry(sourcePath: source, archiveName: "sparse.bin")],
+            to: output
+        )
         #expect(summary.bytesIn == size)
         let listing = try shell("tar -tvzf \(shellQuote(output))")
         #expect(listing.status == 0, "\(listing.output)")
@@ -173,15 +191,25 @@ import Testing
         let source = try directory.write("empty.csv", [])
         let output = directory.url("empty.tar.gz")
         let summary = try ArchiveBuilder(workers: 2).build(
-            [ArchiveEntry(sourcePath: source, archiveName: "empty.csv")], to: output)
+            [ArchiveEntry(sourcePath: source, archiveName: "empty.csv")],
+            to: output
+        )
         #expect(summary.files == 1)
         #expect(summary.bytesIn == 0)
         let members = try pythonMembers(output)
-        #expect(members == [
-            PythonMember(
-                name: "empty.csv", type: "file", size: 0, mode: 0o644, mtime: members.first?.mtime ?? -1, linkname: "",
-                sha256: Digest.sha256([UInt8]()).hexString)
-        ])
+        #expect(
+            members == [
+                PythonMember(
+                    name: "empty.csv",
+                    type: "file",
+                    size: 0,
+                    mode: 0o644,
+                    mtime: members.first?.mtime ?? -1,
+                    linkname: "",
+                    sha256: Digest.sha256([UInt8]()).hexString
+                )
+            ]
+        )
         let tarBytes = try gunzip(output, into: directory)
         #expect(tarBytes.count == 10240)
     }
@@ -191,7 +219,8 @@ import Testing
         let files = try self.makeTree(directory)
         var calls: [(Int64, Int64)] = []
         _ = try ArchiveBuilder(workers: 2).build(
-            [ArchiveEntry(sourcePath: directory.url("tree"), archiveName: "tree")], to: directory.url("p.tar.gz")
+            [ArchiveEntry(sourcePath: directory.url("tree"), archiveName: "tree")],
+            to: directory.url("p.tar.gz")
         ) { done, total in
             calls.append((done, total))
         }
@@ -209,7 +238,8 @@ import Testing
         let output = directory.url("out/final.tar.gz")
         #expect(throws: Stop.self) {
             _ = try ArchiveBuilder(workers: 2, blockSize: 64 * 1024).build(
-                [ArchiveEntry(sourcePath: directory.url("tree"), archiveName: "tree")], to: output
+                [ArchiveEntry(sourcePath: directory.url("tree"), archiveName: "tree")],
+                to: output
             ) { done, _ in
                 if done > 100_000 { throw Stop() }
             }
@@ -224,7 +254,8 @@ import Testing
         var appended = false
         #expect {
             _ = try ArchiveBuilder(workers: 2).build(
-                [ArchiveEntry(sourcePath: source, archiveName: "growing.csv")], to: output
+                [ArchiveEntry(sourcePath: source, archiveName: "growing.csv")],
+                to: output
             ) { done, _ in
                 if done > 0 && !appended {
                     appended = true
@@ -246,7 +277,8 @@ import Testing
         let output = directory.url("shrink.tar.gz")
         #expect {
             _ = try ArchiveBuilder(workers: 1).build(
-                [ArchiveEntry(sourcePath: source, archiveName: "shrinking.csv")], to: output
+                [ArchiveEntry(sourcePath: source, archiveName: "shrinking.csv")],
+                to: output
             ) { done, _ in
                 if done > 0 { truncate(source, 1_500_000) }
             }
@@ -263,7 +295,9 @@ import Testing
         symlink(directory.url("outside"), directory.url("tree/escape"))
         let output = directory.url("links.tar.gz")
         let summary = try ArchiveBuilder(workers: 1).build(
-            [ArchiveEntry(sourcePath: directory.url("tree"), archiveName: "tree")], to: output)
+            [ArchiveEntry(sourcePath: directory.url("tree"), archiveName: "tree")],
+            to: output
+        )
         #expect(summary.files == 0)
         let members = try pythonMembers(output)
         #expect(members.map(\.name) == ["tree", "tree/escape"])
@@ -286,7 +320,10 @@ import Testing
         let directory = try TemporaryDirectory()
         let source = try directory.write("a.txt", [1])
         let sink = MemorySink()
-        try ArchiveBuilder(ownership: .root).writeTar([ArchiveEntry(sourcePath: source, archiveName: "a.txt")], to: sink)
+        try ArchiveBuilder(ownership: .root).writeTar(
+            [ArchiveEntry(sourcePath: source, archiveName: "a.txt")],
+            to: sink
+        )
         #expect(String(decoding: sink.bytes[108..<115], as: UTF8.self) == "0000000")
         #expect(String(decoding: sink.bytes[116..<123], as: UTF8.self) == "0000000")
         #expect(sink.bytes[265..<329].allSatisfy { $0 == 0 })
@@ -305,7 +342,9 @@ import Testing
         }
         let sink = MemorySink()
         try ArchiveBuilder(ownership: .numeric).writeTar(
-            [ArchiveEntry(sourcePath: source, archiveName: "a.txt")], to: sink)
+            [ArchiveEntry(sourcePath: source, archiveName: "a.txt")],
+            to: sink
+        )
         let uid = String(decoding: sink.bytes[108..<115], as: UTF8.self)
         let gid = String(decoding: sink.bytes[116..<123], as: UTF8.self)
         #expect(Int(uid, radix: 8) == expectedUID)

@@ -113,9 +113,14 @@ func pythonMembers(_ path: String) throws -> [PythonMember] {
     return try result.output.split(separator: "\n").map { line in
         let fields = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [Any]
         return PythonMember(
-            name: fields[0] as! String, type: fields[1] as! String, size: (fields[2] as! NSNumber).int64Value,
-            mode: (fields[3] as! NSNumber).intValue, mtime: (fields[4] as! NSNumber).int64Value,
-            linkname: fields[5] as! String, sha256: fields[6] as! String)
+            name: fields[0] as! String,
+            type: fields[1] as! String,
+            size: (fields[2] as! NSNumber).int64Value,
+            mode: (fields[3] as! NSNumber).intValue,
+            mtime: (fields[4] as! NSNumber).int64Value,
+            linkname: fields[5] as! String,
+            sha256: fields[6] as! String
+        )
     }
 }
 

@@ -7,17 +7,27 @@ import Testing
 @Suite struct ParallelGzipWriterTests {
     /// Compresses `input` into a file through `ParallelGzipWriter`, feeding it in uneven pieces.
     private func compress(
-        _ input: [UInt8], to path: String, workers: Int, level: Int = 6, blockSize: Int = 64 * 1024
+        _ input: [UInt8],
+        to path: String,
+        workers: Int,
+        level: Int = 6,
+        blockSize: Int = 64 * 1024
     ) throws -> ParallelGzipWriter {
         let file = try AtomicFile(finalPath: path)
         let gzip = try ParallelGzipWriter(
-            fileDescriptor: file.fileDescriptor, level: level, workers: workers, blockSize: blockSize,
-            maxBlocksInFlight: 3)
+            fileDescriptor: file.fileDescriptor,
+            level: level,
+            workers: workers,
+            blockSize: blockSize,
+            maxBlocksInFlight: 3
+        )
         var offset = 0
         var piece = 1
         while offset < input.count {
             let count = min(piece, input.count - offset)
-            try input.withUnsafeBytes { try gzip.write(UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + count)])) }
+            try input.withUnsafeBytes {
+                try gzip.write(UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + count)]))
+            }
             offset += count
             piece = piece * 3 + 7
         }

@@ -42,22 +42,31 @@ import Testing
         try root.makeDirectory("out")
 
         let plain = try TrainingArchive.build(
-            TrainingArchiveOptions(workspaceRoot: root.path, outputDirectory: root.url("out"), fileName: "a.tar.gz"))
+            TrainingArchiveOptions(workspaceRoot: root.path, outputDirectory: root.url("out"), fileName: "a.tar.gz")
+        )
         #expect(plain.files == 3)
         #expect(plain.skipped == [])
         #expect(try pythonMembers(root.url("out/a.tar.gz")).map(\.name) == WorkspaceLayout.trainingCSVs)
 
         let full = try TrainingArchive.build(
             TrainingArchiveOptions(
-                workspaceRoot: root.path, outputDirectory: root.url("out"), fileName: "b.tar.gz", includeTicks: true,
-                includeCache: true, workers: 1))
+                workspaceRoot: root.path,
+                outputDirectory: root.url("out"),
+                fileName: "b.tar.gz",
+                includeTicks: true,
+                includeCache: true,
+                workers: 1
+            )
+        )
         #expect(full.files == 5)
         let names = try pythonMembers(root.url("out/b.tar.gz")).map(\.name)
         #expect(names.contains("workspace/raw_data/ticks/2026/ticks_01.csv"))
         #expect(names.contains("workspace/raw_data/cache/features.parquet"))
 
         try root.makeDirectory("restore")
-        let extract = try shell("tar -xzf \(shellQuote(root.url("out/b.tar.gz"))) -C \(shellQuote(root.url("restore")))")
+        let extract = try shell(
+            "tar -xzf \(shellQuote(root.url("out/b.tar.gz"))) -C \(shellQuote(root.url("restore")))"
+        )
         #expect(extract.status == 0, "\(extract.output)")
         for path in WorkspaceLayout.trainingCSVs {
             let original = try Data(contentsOf: URL(fileURLWithPath: root.url(path)))
@@ -70,7 +79,8 @@ import Testing
         let root = try TemporaryDirectory()
         try self.writeCSVs(root)
         let summary = try TrainingArchive.build(
-            TrainingArchiveOptions(workspaceRoot: root.path, outputDirectory: root.path, includeTicks: true))
+            TrainingArchiveOptions(workspaceRoot: root.path, outputDirectory: root.path, includeTicks: true)
+        )
         #expect(summary.skipped == [WorkspaceLayout.ticksDirectory])
         #expect(summary.files == 3)
         let name = URL(fileURLWithPath: summary.outputPath).lastPathComponent
@@ -98,13 +108,16 @@ import Testing
         try root.write("workspace/checkpoints/best.pt", sampleText(count: 20_000))
         try root.write("workspace/logs/train.log", Array("epoch 1\n".utf8))
         let summary = try ResultsArchive.build(
-            ResultsArchiveOptions(workspaceRoot: root.path, outputDirectory: root.path, fileName: "r.tar.gz"))
+            ResultsArchiveOptions(workspaceRoot: root.path, outputDirectory: root.path, fileName: "r.tar.gz")
+        )
         #expect(summary.skipped == ["workspace/metrics", "workspace/prepared/scalers"])
         #expect(summary.files == 2)
         let names = try pythonMembers(root.url("r.tar.gz")).map(\.name)
-        #expect(names == [
-            "workspace/checkpoints", "workspace/checkpoints/best.pt", "workspace/logs", "workspace/logs/train.log",
-        ])
+        #expect(
+            names == [
+                "workspace/checkpoints", "workspace/checkpoints/best.pt", "workspace/logs", "workspace/logs/train.log",
+            ]
+        )
     }
 
     @Test func emptyResultsAreAnError() throws {

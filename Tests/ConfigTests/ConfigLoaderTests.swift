@@ -59,7 +59,9 @@ import Testing
         #expect(oncall.signingSecret?.value == "whsec-example-secret-123456")
         #expect(oncall.events == [.failed, .teardownFailed])
         #expect(oncall.timeout == 15)
-        #expect(configuration.notifier(named: "team-slack")?.events == [.started, .succeeded, .failed, .teardownFailed])
+        #expect(
+            configuration.notifier(named: "team-slack")?.events == [.started, .succeeded, .failed, .teardownFailed]
+        )
 
         #expect(configuration.jobs.count == 1)
         let upload = try #require(configuration.uploadJob(named: "nightly-ticks"))

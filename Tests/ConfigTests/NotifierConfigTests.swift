@@ -70,7 +70,8 @@ import Testing
     }
 
     @Test func telegramRejectsURL() throws {
-        let text = "notifiers:\n  tg:\n    type: telegram\n    url: https://api.example.com/x\n"
+        let text =
+            "notifiers:\n  tg:\n    type: telegram\n    url: https://api.example.com/x\n"
             + "    bot_token: ${TG_TOKEN}\n    chat_id: \"@nightshift_alerts\"\n"
         let error = try #require(ConfigFixtures.singleError(text, environment: NotifierConfigTests.environment))
         #expect(error.key == "notifiers.tg.url")
@@ -92,7 +93,8 @@ import Testing
     }
 
     @Test func telegramBadChatAndMode() throws {
-        let text = "notifiers:\n  tg:\n    type: telegram\n    bot_token: ${TG_TOKEN}\n    chat_id: my chat\n"
+        let text =
+            "notifiers:\n  tg:\n    type: telegram\n    bot_token: ${TG_TOKEN}\n    chat_id: my chat\n"
             + "    parse_mode: markdown\n"
         let errors = ConfigFixtures.diagnostics(text, environment: NotifierConfigTests.environment)
         let chat = try #require(errors.first { $0.key == "notifiers.tg.chat_id" })
@@ -114,7 +116,8 @@ import Testing
     }
 
     @Test func ntfyBadPriorityAndTag() throws {
-        let text = "notifiers:\n  phone:\n    type: ntfy\n    url: https://ntfy.example.com/t\n    priority: 9\n"
+        let text =
+            "notifiers:\n  phone:\n    type: ntfy\n    url: https://ntfy.example.com/t\n    priority: 9\n"
             + "    tags: [\"a,b\"]\n"
         let errors = ConfigFixtures.diagnostics(text)
         let priority = try #require(errors.first { $0.key == "notifiers.phone.priority" })
@@ -135,20 +138,24 @@ import Testing
             ("teams", "secret", "abcdef123456", "`webhook`"),
         ]
         for item in cases {
-            let text = "notifiers:\n  n:\n    type: \(item.type)\n    url: https://h.example.com/a/b\n"
+            let text =
+                "notifiers:\n  n:\n    type: \(item.type)\n    url: https://h.example.com/a/b\n"
                 + "    \(item.key): \(item.value)\n"
             let errors = ConfigFixtures.diagnostics(text).filter { $0.message.contains("applies only") }
             let error = try #require(errors.first, "\(item)")
             #expect(error.key == "notifiers.n.\(item.key)")
             #expect(error.line == 5)
             #expect(error.column == 5)
-            #expect(error.message == "`\(item.key)` applies only to \(item.owner) notifiers, but this one has "
-                + "`type: \(item.type)`")
+            #expect(
+                error.message == "`\(item.key)` applies only to \(item.owner) notifiers, but this one has "
+                    + "`type: \(item.type)`"
+            )
         }
     }
 
     @Test func newEventNamesAccepted() throws {
-        let text = "notifiers:\n  d:\n    type: discord\n    url: ${DISCORD_URL}\n"
+        let text =
+            "notifiers:\n  d:\n    type: discord\n    url: ${DISCORD_URL}\n"
             + "    events: [run_missed, run_skipped, budget_warning]\n"
         let configuration = try ConfigFixtures.load(text, environment: NotifierConfigTests.environment)
         #expect(configuration.notifiers.first?.events == [.missed, .skipped, .budgetWarning])

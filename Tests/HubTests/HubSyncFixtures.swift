@@ -46,7 +46,10 @@ final class SyncHarness: @unchecked Sendable {
         let root = self.scratch + "/" + name
         for (path, data) in files {
             let url = URL(fileURLWithPath: root + "/" + path)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(),
+                withIntermediateDirectories: true
+            )
             try data.write(to: url)
         }
         return root

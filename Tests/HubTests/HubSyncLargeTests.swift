@@ -52,7 +52,9 @@ import Testing
         #expect(peakMiB < 400, "peak RSS \(peakMiB) MiB while moving a 1 GiB file")
         let up = Double(size) / 1_048_576 / uploaded.timeIntervalSince(started)
         let down = Double(size) / 1_048_576 / finished.timeIntervalSince(uploaded)
-        print(String(format: "hub-sync 1 GiB: upload %.0f MiB/s, download %.0f MiB/s, peak RSS %d MiB", up, down, peakMiB))
+        print(
+            String(format: "hub-sync 1 GiB: upload %.0f MiB/s, download %.0f MiB/s, peak RSS %d MiB", up, down, peakMiB)
+        )
         guard ProcessInfo.processInfo.environment["NIGHTSHIFT_HUB_BENCH"] == "1" else { return }
         // The same PUT and GET with curl, for comparison; only on request, since it adds two 1 GiB transfers.
         let oid = stored.sha256

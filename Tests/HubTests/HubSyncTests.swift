@@ -250,7 +250,10 @@ private let repo = "alice/ticks"
     defer { try? FileManager.default.removeItem(atPath: home) }
     try FileManager.default.createDirectory(atPath: home + "/hf", withIntermediateDirectories: true)
     try FileManager.default.createDirectory(atPath: home + "/xdg/huggingface", withIntermediateDirectories: true)
-    try FileManager.default.createDirectory(atPath: home + "/user/.cache/huggingface", withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(
+        atPath: home + "/user/.cache/huggingface",
+        withIntermediateDirectories: true
+    )
     try "from-path\n".write(toFile: home + "/custom-token", atomically: true, encoding: .utf8)
     try "from-hf-home\n".write(toFile: home + "/hf/token", atomically: true, encoding: .utf8)
     try "from-xdg".write(toFile: home + "/xdg/huggingface/token", atomically: true, encoding: .utf8)
@@ -281,7 +284,9 @@ private let repo = "alice/ticks"
 @Test func deleteMakesOneCommit() throws {
     let harness = try SyncHarness()
     defer { harness.stop() }
-    let files = ["keep.csv": patterned(10), "old.csv": patterned(11), "logs/a.txt": patterned(12), "logs/b.txt": patterned(13)]
+    let files = [
+        "keep.csv": patterned(10), "old.csv": patterned(11), "logs/a.txt": patterned(12), "logs/b.txt": patterned(13),
+    ]
     harness.hub.seed(repo: repo, type: .dataset, files: files, message: "seed")
 
     let report = try harness.sync.delete(
@@ -307,7 +312,10 @@ private let repo = "alice/ticks"
     defer { harness.stop() }
     let root = try harness.directory(
         "tree",
-        ["a.csv": Data("a".utf8), "sub/b.csv": Data("b".utf8), ".cache/x": Data(), ".git/HEAD": Data(), "c.bin.nightshift-partial": Data()]
+        [
+            "a.csv": Data("a".utf8), "sub/b.csv": Data("b".utf8), ".cache/x": Data(), ".git/HEAD": Data(),
+            "c.bin.nightshift-partial": Data(),
+        ]
     )
 
     let files = try HubSync.localFiles(in: root, repoPrefix: "daily")

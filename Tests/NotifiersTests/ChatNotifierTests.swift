@@ -6,7 +6,8 @@ import Support
 import Testing
 
 /// Text with markup of every service, mentions, entities, quotes and a line break, as a job could log it.
-let hostileText = "*bold* _it_ ~s~ `code` <b>x</b> &amp; @everyone @channel <@123> [a](http://e) # - . ! | \\ \"q\"\nend"
+let hostileText =
+    "*bold* _it_ ~s~ `code` <b>x</b> &amp; @everyone @channel <@123> [a](http://e) # - . ! | \\ \"q\"\nend"
 
 /// A failed run whose reason is `reasonLength` characters of hostile text plus emoji, over every service's limit.
 func hostileNotification(reasonLength: Int = 20_000) -> RunNotification {
@@ -84,8 +85,12 @@ func expectRetryable(_ body: () throws -> DeliveryReceipt, retryAfter: Double?) 
     let request = try #require(receiver.accepted.first)
     let json = try #require(request.json)
     let content = try #require(json["content"] as? String)
-    #expect(content.hasSuffix(MessageText.truncationMarker.replacingOccurrences(of: "[", with: "\\[")
-        .replacingOccurrences(of: "]", with: "\\]").replacingOccurrences(of: ".", with: "\\.")))
+    #expect(
+        content.hasSuffix(
+            MessageText.truncationMarker.replacingOccurrences(of: "[", with: "\\[")
+                .replacingOccurrences(of: "]", with: "\\]").replacingOccurrences(of: ".", with: "\\.")
+        )
+    )
     #expect(content.contains("\\<@123\\>"))
     #expect(!content.contains("<b>"))
     let embed = try #require((json["embeds"] as? [[String: Any]])?.first)
@@ -101,8 +106,12 @@ func expectRetryable(_ body: () throws -> DeliveryReceipt, retryAfter: Double?) 
     let http = makeHTTP(LogCapture())
     let body = try JSONSerialization.data(withJSONObject: ["content": String(repeating: "x", count: 2001)])
     let response = try http.send(
-        HTTPClientRequest(method: "POST", url: rules.url(on: receiver), headers: [("Content-Type", "application/json")],
-            body: body),
+        HTTPClientRequest(
+            method: "POST",
+            url: rules.url(on: receiver),
+            headers: [("Content-Type", "application/json")],
+            body: body
+        ),
         retry: .never
     )
     #expect(response.status == 400)
@@ -123,7 +132,10 @@ func expectRetryable(_ body: () throws -> DeliveryReceipt, retryAfter: Double?) 
     let receiver = try startChatReceiver(rules)
     defer { receiver.stop() }
     let notifier = DiscordNotifier(
-        name: "disc", url: receiver.baseURL + "/api/webhooks/1/deletedTokenXYZ", http: makeHTTP(LogCapture()))
+        name: "disc",
+        url: receiver.baseURL + "/api/webhooks/1/deletedTokenXYZ",
+        http: makeHTTP(LogCapture())
+    )
 
     #expect {
         try notifier.deliver(succeededNotification())
@@ -136,12 +148,20 @@ func expectRetryable(_ body: () throws -> DeliveryReceipt, retryAfter: Double?) 
 
 // MARK: - Telegram
 
-private func telegram(_ receiver: ChatServiceReceiver, _ rules: TelegramBotRules, mode: TelegramNotifier.ParseMode,
-    capture: LogCapture = LogCapture()) -> TelegramNotifier
-{
+private func telegram(
+    _ receiver: ChatServiceReceiver,
+    _ rules: TelegramBotRules,
+    mode: TelegramNotifier.ParseMode,
+    capture: LogCapture = LogCapture()
+) -> TelegramNotifier {
     TelegramNotifier(
-        name: "tg", botToken: rules.token, chatId: rules.chatId, parseMode: mode, apiURL: receiver.baseURL,
-        http: makeHTTP(capture))
+        name: "tg",
+        botToken: rules.token,
+        chatId: rules.chatId,
+        parseMode: mode,
+        apiURL: receiver.baseURL,
+        http: makeHTTP(capture)
+    )
 }
 
 @Test(arguments: [TelegramNotifier.ParseMode.html, .markdownV2])
@@ -179,10 +199,26 @@ func telegramHostileTextParses(mode: TelegramNotifier.ParseMode) throws {
 }
 
 @Test func telegramStandInRejectsUnescapedMarkdown() throws {
-    #expect({ if case .failure = TelegramBotRules.parseMarkdownV2("a-b") { return true }; return false }())
-    #expect({ if case .success("a-b") = TelegramBotRules.parseMarkdownV2("a\\-b") { return true }; return false }())
-    #expect({ if case .failure = TelegramBotRules.parseHTML("a < b") { return true }; return false }())
-    #expect({ if case .success("a<b") = TelegramBotRules.parseHTML("a&lt;b") { return true }; return false }())
+    #expect(
+        {
+            if case .failure = TelegramBotRules.parseMarkdownV2("a-b") { return true }; return false
+        }()
+    )
+    #expect(
+        {
+            if case .success("a-b") = TelegramBotRules.parseMarkdownV2("a\\-b") { return true }; return false
+        }()
+    )
+    #expect(
+        {
+            if case .failure = TelegramBotRules.parseHTML("a < b") { return true }; return false
+        }()
+    )
+    #expect(
+        {
+            if case .success("a<b") = TelegramBotRules.parseHTML("a&lt;b") { return true }; return false
+        }()
+    )
 }
 
 @Test func telegramRetryAfterFromParameters() throws {
@@ -200,8 +236,12 @@ func telegramHostileTextParses(mode: TelegramNotifier.ParseMode) throws {
     defer { receiver.stop() }
     let capture = LogCapture()
     let notifier = TelegramNotifier(
-        name: "tg", botToken: "987654321:AAwrongTokenForTheStandIn_xyz", chatId: rules.chatId,
-        apiURL: receiver.baseURL, http: makeHTTP(capture))
+        name: "tg",
+        botToken: "987654321:AAwrongTokenForTheStandIn_xyz",
+        chatId: rules.chatId,
+        apiURL: receiver.baseURL,
+        http: makeHTTP(capture)
+    )
 
     #expect {
         try notifier.deliver(succeededNotification())
@@ -284,7 +324,11 @@ func telegramHostileTextParses(mode: TelegramNotifier.ParseMode) throws {
     let receiver = try startChatReceiver(rules)
     defer { receiver.stop() }
     let notifier = MattermostNotifier(
-        name: "mm", url: rules.url(on: receiver), channel: "town-square", http: makeHTTP(LogCapture()))
+        name: "mm",
+        url: rules.url(on: receiver),
+        channel: "town-square",
+        http: makeHTTP(LogCapture())
+    )
 
     let receipt = try notifier.deliver(hostileNotification())
 
@@ -317,8 +361,12 @@ func telegramHostileTextParses(mode: TelegramNotifier.ParseMode) throws {
     let receiver = try startChatReceiver(rules)
     defer { receiver.stop() }
     let notifier = try NtfyNotifier(
-        name: "phone", topicURL: receiver.baseURL + "/nightshift-alerts", token: "tk_ntfyAccessToken123",
-        tags: ["robot"], http: makeHTTP(LogCapture()))
+        name: "phone",
+        topicURL: receiver.baseURL + "/nightshift-alerts",
+        token: "tk_ntfyAccessToken123",
+        tags: ["robot"],
+        http: makeHTTP(LogCapture())
+    )
 
     _ = try notifier.deliver(teardownFailedNotification())
 
@@ -337,7 +385,10 @@ func telegramHostileTextParses(mode: TelegramNotifier.ParseMode) throws {
     let receiver = try startChatReceiver(rules)
     defer { receiver.stop() }
     let notifier = try NtfyNotifier(
-        name: "phone", topicURL: receiver.baseURL + "/alerts", http: makeHTTP(LogCapture()))
+        name: "phone",
+        topicURL: receiver.baseURL + "/alerts",
+        http: makeHTTP(LogCapture())
+    )
 
     _ = try notifier.deliver(hostileNotification())
 
@@ -354,7 +405,11 @@ func telegramHostileTextParses(mode: TelegramNotifier.ParseMode) throws {
     let receiver = try startChatReceiver(rules)
     defer { receiver.stop() }
     let notifier = try NtfyNotifier(
-        name: "phone", topicURL: receiver.baseURL + "/alerts", token: "tk_wrongSecretValue", http: makeHTTP(LogCapture()))
+        name: "phone",
+        topicURL: receiver.baseURL + "/alerts",
+        token: "tk_wrongSecretValue",
+        http: makeHTTP(LogCapture())
+    )
 
     #expect {
         try notifier.deliver(succeededNotification())
@@ -402,12 +457,21 @@ func telegramHostileTextParses(mode: TelegramNotifier.ParseMode) throws {
 
 @Test func newEventKindsHaveSummaries() {
     let missed = RunNotification(
-        kind: .missed, job: "nightly", runId: "r1", scheduledAt: sampleDate)
+        kind: .missed,
+        job: "nightly",
+        runId: "r1",
+        scheduledAt: sampleDate
+    )
     #expect(missed.summary == "nightshift: nightly missed the run scheduled for 2027-12-04T04:02:11Z")
     let skipped = RunNotification(kind: .skipped, job: "nightly", runId: "r0", scheduledAt: sampleDate)
     #expect(skipped.summary.contains("because run r0 is still running"))
     let budget = RunNotification(
-        kind: .budgetWarning, job: "nightly", runId: "r2", estimatedCostUSD: 8.5, budgetUSD: 10)
+        kind: .budgetWarning,
+        job: "nightly",
+        runId: "r2",
+        estimatedCostUSD: 8.5,
+        budgetUSD: 10
+    )
     #expect(budget.summary == "nightshift: nightly run r2 has cost ~$8.50 of its $10.00 budget")
     #expect(RunEventKind.budgetWarning.rawValue == "budget_warning")
     #expect(RunEventKind.missed.rawValue == "run_missed")
@@ -435,7 +499,11 @@ func telegramHostileTextParses(mode: TelegramNotifier.ParseMode) throws {
     #expect(limited.exitCode == .temporaryFailure)
     #expect(limited.retryAfter == 2)
 
-    let gone = DiscordNotifier(name: "gone", url: receiver.baseURL + "/api/webhooks/9/goneTok", http: makeHTTP(LogCapture()))
+    let gone = DiscordNotifier(
+        name: "gone",
+        url: receiver.baseURL + "/api/webhooks/9/goneTok",
+        http: makeHTTP(LogCapture())
+    )
     let rejected = NotifierTester.run(gone)
     #expect(rejected.outcome == .rejected)
     #expect(rejected.exitCode == .unavailable)

@@ -117,7 +117,10 @@ private func ntfy(_ receiver: ChatServiceReceiver, name: String = "phone", captu
     defer { fast.stop() }
     let capture = LogCapture()
     let mattermost = MattermostNotifier(
-        name: "mm", url: MattermostWebhookRules().url(on: slow), http: makeHTTP(capture))
+        name: "mm",
+        url: MattermostWebhookRules().url(on: slow),
+        http: makeHTTP(capture)
+    )
     let dispatcher = NotificationDispatcher(
         subscriptions: [
             NotifierSubscription(notifier: mattermost, events: Set(RunEventKind.allCases)),

@@ -110,7 +110,8 @@ struct CronOracleTests {
         for matcher in Self.matchers {
             let schedule = try CronSchedule(parsing: matcher.expression)
             let expected = steps.filter { step in
-                schedule.isIntervalLike ? matcher.matches(step.reading) : step.newWallMinutes.contains(where: matcher.matches)
+                schedule.isIntervalLike
+                    ? matcher.matches(step.reading) : step.newWallMinutes.contains(where: matcher.matches)
             }.map { iso($0.instant) }
             let actual = schedule.fireTimes(after: start, in: timeZone, count: expected.count + 1)
                 .filter { $0 <= end }

@@ -191,7 +191,10 @@ struct PlanningTests {
         #expect(lines.first?.contains("(-05:00)  2027-03-13T07:30:00Z") == true)
         #expect(lines.last?.hasPrefix("2027-03-14 03:00:00") == true)
         #expect(lines.last?.contains("(-04:00)  2027-03-14T07:00:00Z  moved from 02:30:00") == true)
-        let kathmandu = FireTimeFormatter.format(ScheduledFire(date: utc("2027-01-01T00:00:00Z")), in: zone("Asia/Kathmandu"))
+        let kathmandu = FireTimeFormatter.format(
+            ScheduledFire(date: utc("2027-01-01T00:00:00Z")),
+            in: zone("Asia/Kathmandu")
+        )
         #expect(kathmandu.contains("2027-01-01 05:45:00") && kathmandu.contains("(+05:45)"))
     }
 }

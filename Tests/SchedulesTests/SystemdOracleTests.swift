@@ -42,8 +42,10 @@ struct SystemdOracleTests {
         let errorPath = NSTemporaryDirectory() + "nightshift-systemd-analyze-\(UUID().uuidString).err"
         defer { unlink(errorPath) }
         let arguments =
-            ["/bin/sh", "-c", "exec \"$0\" \"$@\" 2>\"\(errorPath)\"", Self.executable, "calendar",
-             "--iterations=\(Self.iterations)", "--base-time=@\(base)"] + expressions
+            [
+                "/bin/sh", "-c", "exec \"$0\" \"$@\" 2>\"\(errorPath)\"", Self.executable, "calendar",
+                "--iterations=\(Self.iterations)", "--base-time=@\(base)",
+            ] + expressions
         let result = try Subprocess.run(arguments, environment: ["TZ": "UTC", "LC_ALL": "C", "SYSTEMD_COLORS": "0"])
         let errors = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
         // systemd-analyze reports each expression it rejects and prints blocks for the others, in order.
@@ -66,7 +68,10 @@ struct SystemdOracleTests {
             return String(line[range.upperBound...].prefix { $0 != "'" })
         }
         let expressions = expressions.filter { !rejected.contains($0) && !failed.contains($0) }
-        #expect(result.status == 0 || !rejected.isEmpty || !failed.isEmpty, "systemd-analyze failed: \(errors.prefix(500))")
+        #expect(
+            result.status == 0 || !rejected.isEmpty || !failed.isEmpty,
+            "systemd-analyze failed: \(errors.prefix(500))"
+        )
 
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
@@ -129,7 +134,10 @@ struct SystemdOracleTests {
         guard let last = oracle.fires.last else {
             let next = schedule.nextFire(after: Date(timeIntervalSince1970: Double(base)), in: zone)
                 .map { Int($0.date.timeIntervalSince1970) }
-            #expect(next == nil || next! >= Self.endOfComparison, "\(oracle.expression) at base \(base): systemd never fires, nightshift does")
+            #expect(
+                next == nil || next! >= Self.endOfComparison,
+                "\(oracle.expression) at base \(base): systemd never fires, nightshift does"
+            )
             return 0
         }
         var ours: [Int] = []
@@ -151,7 +159,8 @@ struct SystemdOracleTests {
         let theirs = oracle.fires.filter { instant in
             !(schedule.isIntervalLike && Self.isInRepeatedPass(instant, zone: zone))
         }
-        let firstDifference = (0..<min(ours.count, theirs.count)).first { ours[$0] != theirs[$0] } ?? min(ours.count, theirs.count)
+        let firstDifference =
+            (0..<min(ours.count, theirs.count)).first { ours[$0] != theirs[$0] } ?? min(ours.count, theirs.count)
         let shown = { (values: [Int]) in
             values.dropFirst(max(0, firstDifference - 1)).prefix(4).map { iso(Date(timeIntervalSince1970: Double($0))) }
         }

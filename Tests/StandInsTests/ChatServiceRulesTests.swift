@@ -25,7 +25,10 @@ private func status(_ response: HTTPResponse?) -> Int {
     #expect(status(rules.check(request(path, json: ["content": String(repeating: "é", count: 2000)]))) == 200)
     #expect(status(rules.check(request(path, json: ["content": String(repeating: "x", count: 2001)]))) == 400)
     #expect(status(rules.check(request(path, json: ["content": ""]))) == 400)
-    #expect(status(rules.check(request(path, json: ["embeds": [["fields": [field(String(repeating: "v", count: 1025))]]]]))) == 400)
+    #expect(
+        status(rules.check(request(path, json: ["embeds": [["fields": [field(String(repeating: "v", count: 1025))]]]])))
+            == 400
+    )
     #expect(status(rules.check(request(path, json: ["embeds": [["fields": [field("")]]]]))) == 400)
     let big = ["description": String(repeating: "d", count: 4000)]
     #expect(status(rules.check(request(path, json: ["embeds": [big]]))) == 200)
@@ -122,7 +125,9 @@ private func status(_ response: HTTPResponse?) -> Int {
     let long = ["topic": "alerts", "message": String(repeating: "é", count: 2049)]
     #expect(status(rules.check(request("/", json: long, headers: auth))) == 413)
     #expect(status(rules.check(request("/", json: ["topic": "bad topic!", "message": "x"], headers: auth))) == 400)
-    #expect(status(rules.check(request("/", json: ["topic": "a", "message": "x", "priority": 6], headers: auth))) == 400)
+    #expect(
+        status(rules.check(request("/", json: ["topic": "a", "message": "x", "priority": 6], headers: auth))) == 400
+    )
     let raw = request("/alerts", body: Data("hi".utf8), headers: auth + [("X-Priority", "4"), ("X-Tags", "a,b")])
     #expect(status(rules.check(raw)) == 200)
 }
@@ -160,7 +165,8 @@ private func postWithSocket(url: URL, body: String) throws -> Int {
         }
     }
     guard connected == 0 else { throw StandInError.socket("connect", errno) }
-    let text = "POST \(url.path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    let text =
+        "POST \(url.path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
     _ = sendAll(descriptor, Data(text.utf8))
     var buffer = [UInt8](repeating: 0, count: 4096)

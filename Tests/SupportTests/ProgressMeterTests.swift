@@ -29,8 +29,13 @@ private func drain(_ pipe: [Int32]) -> String {
         #expect(Foundation.pipe(&pipe) == 0)
         let clock = ManualClock()
         let meter = ProgressMeter(
-            label: "upload", total: 4 * 1024 * 1024, output: pipe[1], enabled: true, minimumInterval: 0.5,
-            clock: { clock.read() })
+            label: "upload",
+            total: 4 * 1024 * 1024,
+            output: pipe[1],
+            enabled: true,
+            minimumInterval: 0.5,
+            clock: { clock.read() }
+        )
         meter.advance(by: 0)  // the first call only starts the clock
         clock.move(by: 1)
         meter.advance(by: 1024 * 1024)
