@@ -21,6 +21,8 @@ import Testing
                 return .json(409, ["url": base + "/datasets/alice/data"])
             case ("GET", "/api/datasets/alice/data/revision/main"):
                 return .json(200, ["sha": headSHA])
+            case ("GET", "/api/datasets/alice/data/tree/main"):
+                return .json(200, [Any]())
             case ("POST", "/api/datasets/alice/data/preupload/main"):
                 return .json(200, ["files": [["path": "ticks.bin", "uploadMode": "lfs", "shouldIgnore": false]]])
             case ("POST", "/datasets/alice/data.git/info/lfs/objects/batch"):
