@@ -105,7 +105,8 @@ func pythonMembers(_ path: String) throws -> [PythonMember] {
                 digest = ''
                 if member.isfile():
                     digest = hashlib.sha256(archive.extractfile(member).read()).hexdigest()
-                kind = 'file' if member.isfile() else 'dir' if member.isdir() else 'symlink' if member.issym() else 'other'
+                kind = ('file' if member.isfile() else 'dir' if member.isdir()
+                        else 'symlink' if member.issym() else 'other')
                 print(json.dumps([member.name, kind, member.size, member.mode, member.mtime, member.linkname, digest]))
         """
     let result = try Subprocess.run(["python3", "-c", script, path])

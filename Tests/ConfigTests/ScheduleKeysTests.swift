@@ -22,7 +22,8 @@ struct ScheduleKeysTests {
     @Test("Schedule keys are read")
     func scheduleKeysAreRead() throws {
         let text = Self.withKeys(
-            "    catch_up: none\n    starting_deadline: 30m\n    overlap: queue\n    jitter: 10m\n    jitter_mode: random"
+            "    catch_up: none\n    starting_deadline: 30m\n    overlap: queue\n"
+                + "    jitter: 10m\n    jitter_mode: random"
         )
         let job = try #require(try ConfigFixtures.load(text).jobs.first)
         #expect(job.catchUp == CatchUpPolicy.none)

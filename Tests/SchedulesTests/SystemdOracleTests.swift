@@ -166,7 +166,8 @@ struct SystemdOracleTests {
         }
         #expect(
             ours == theirs,
-            "\(oracle.expression) after \(iso(Date(timeIntervalSince1970: Double(base)))): from fire \(firstDifference) nightshift \(shown(ours)), systemd \(shown(theirs))"
+            "\(oracle.expression) after \(iso(Date(timeIntervalSince1970: Double(base)))): from fire "
+                + "\(firstDifference) nightshift \(shown(ours)), systemd \(shown(theirs))"
         )
         return theirs.count
     }
