@@ -268,7 +268,8 @@ public struct Runtime: Sendable {
             journal: journal,
             // The daemon keeps its hash cache in the state directory: a service user may have no home.
             uploader: HubDataUploader(
-                sync: HubSync(client: hub, cacheDirectory: configuration.stateDirectory + "/hash-cache")
+                sync: HubSync(client: hub, cacheDirectory: configuration.stateDirectory + "/hash-cache"),
+                logger: logger.with(["component": "upload"])
             )
         )
     }

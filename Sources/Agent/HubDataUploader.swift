@@ -6,9 +6,16 @@ import Support
 /// `DataUploader` on `HubSync`: the incremental Hub upload behind `hub_upload` jobs and training-data steps.
 public struct HubDataUploader: DataUploader {
     let sync: HubSync
+    let logger: Logger
+    /// How many times an upload is tried when a file changes while it is uploaded.
+    static let changedFileAttempts = 3
+    /// The wait before such a retry, in seconds.
+    let changedFileDelay: Double
 
-    public init(sync: HubSync) {
+    public init(sync: HubSync, logger: Logger, changedFileDelay: Double = 10) {
         self.sync = sync
+        self.logger = logger
+        self.changedFileDelay = changedFileDelay
     }
 
     public func upload(_ job: UploadJob, cancel: Signal) throws -> DataUploadSummary {
@@ -81,14 +88,30 @@ public struct HubDataUploader: DataUploader {
             message: message,
             cancel: cancel
         )
-        let report: HubUploadReport
-        do {
-            report = try self.sync.upload(request)
-        } catch HubError.cancelled {
-            throw DataUploadError.cancelled
-        } catch {
-            throw DataUploadError.failed("\(error)")
+        var report: HubUploadReport? = nil
+        var attempt = 1
+        while report == nil {
+            do {
+                report = try self.sync.upload(request)
+            } catch HubError.cancelled {
+                throw DataUploadError.cancelled
+            } catch let error as HubError {
+                // A collector may still be appending to today's file. Uploads are incremental, so trying again a
+                // little later costs only the files that are still new.
+                guard case .localFileChanged = error, attempt < HubDataUploader.changedFileAttempts else {
+                    throw DataUploadError.failed("\(error)")
+                }
+                self.logger.warning(
+                    "Upload retried because a file changed while it was uploaded",
+                    metadata: ["hub.repo": repo, "attempt": "\(attempt)", "error": "\(error)"]
+                )
+                attempt += 1
+                if cancel.wait(seconds: self.changedFileDelay) { throw DataUploadError.cancelled }
+            } catch {
+                throw DataUploadError.failed("\(error)")
+            }
         }
+        guard let report else { throw DataUploadError.cancelled }
         return DataUploadSummary(
             filesConsidered: report.filesConsidered,
             filesUploaded: report.uploaded,

@@ -29,6 +29,8 @@ public enum HubError: Error, CustomStringConvertible, Sendable {
     case missingToken(operation: String)
     /// A local file could not be read, written or renamed.
     case localFile(operation: String, path: String, detail: String)
+    /// A file changed between hashing and commit, so nothing was committed; a later upload may find it settled.
+    case localFileChanged(operation: String, path: String, hashedSize: Int64, currentSize: Int64)
     /// The caller's cancellation signal was raised.
     case cancelled(operation: String)
 
@@ -71,6 +73,10 @@ public enum HubError: Error, CustomStringConvertible, Sendable {
             return "\(operation): no Hub token: pass --token, set HF_TOKEN, or write the token to $HF_HOME/token"
         case .localFile(let operation, let path, let detail):
             return "\(operation): local file \(path): \(detail)"
+        case .localFileChanged(let operation, let path, let hashedSize, let currentSize):
+            return "\(operation): local file \(path): changed while it was uploaded (\(hashedSize) bytes when "
+                + "hashed, \(currentSize) now), so nothing was committed; run the upload again once it is no "
+                + "longer being written"
         case .cancelled(let operation):
             return "\(operation): cancelled"
         }

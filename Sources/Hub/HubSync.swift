@@ -377,11 +377,11 @@ public struct HubSync: Sendable {
             guard now.size == hashed.size, now.modificationNanoseconds == hashed.modificationNanoseconds,
                 now.inode == hashed.inode
             else {
-                throw HubError.localFile(
+                throw HubError.localFileChanged(
                     operation: operation,
                     path: file.local.localPath,
-                    detail: "changed while it was uploaded (\(hashed.size) bytes when hashed, \(now.size) now), "
-                        + "so nothing was committed; run the upload again once it is no longer being written"
+                    hashedSize: hashed.size,
+                    currentSize: now.size
                 )
             }
         }

@@ -325,7 +325,7 @@ enum HubCommands {
         case .integrity: return ExitCode.dataError.rawValue
         case .invalidArgument: return ExitCode.usage.rawValue
         case .localFile: return ExitCode.cannotCreate.rawValue
-        case .commitConflict, .http, .transport, .invalidResponse, .cancelled:
+        case .commitConflict, .http, .transport, .invalidResponse, .cancelled, .localFileChanged:
             return ExitCode.temporaryFailure.rawValue
         }
     }

@@ -8,14 +8,7 @@ struct ArchiveCommandTests {
     let root = NSTemporaryDirectory() + "nightshift-archive-cli-\(UUID().uuidString)"
 
     func write(_ files: [String: String]) throws {
-        for (path, text) in files {
-            let full = self.root + "/" + path
-            try FileManager.default.createDirectory(
-                atPath: (full as NSString).deletingLastPathComponent,
-                withIntermediateDirectories: true
-            )
-            try Data(text.utf8).write(to: URL(fileURLWithPath: full))
-        }
+        try writeFiles(files, under: self.root)
     }
 
     func run(_ arguments: [String]) throws -> (status: Int32, output: String) {

@@ -24,14 +24,7 @@ final class HubCommandHarness {
 
     /// Writes `files` (path relative to the workspace root, content) into the workspace.
     func write(_ files: [String: String]) throws {
-        for (path, text) in files {
-            let full = self.root + "/" + path
-            try FileManager.default.createDirectory(
-                atPath: (full as NSString).deletingLastPathComponent,
-                withIntermediateDirectories: true
-            )
-            try Data(text.utf8).write(to: URL(fileURLWithPath: full))
-        }
+        try writeFiles(files, under: self.root)
     }
 
     func read(_ path: String) -> String? {

@@ -20,11 +20,7 @@ private func ticksJob(_ root: String, extra: String = "") -> String {
 }
 
 private func writeFile(_ path: String, _ text: String) throws {
-    try FileManager.default.createDirectory(
-        atPath: (path as NSString).deletingLastPathComponent,
-        withIntermediateDirectories: true
-    )
-    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+    try writeFiles([(path as NSString).lastPathComponent: text], under: (path as NSString).deletingLastPathComponent)
 }
 
 /// Returns the notification kinds the signed webhook receiver got for `job`, in arrival order.

@@ -56,7 +56,7 @@ import Testing
         }
 
         let error = try #require(caught)
-        guard case .localFile = error else {
+        guard case .localFileChanged = error else {
             Issue.record("expected a local file error, got \(error)")
             return
         }
