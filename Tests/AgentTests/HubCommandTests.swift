@@ -51,6 +51,33 @@ final class HubCommandHarness {
         )
     }
 
+    /// Runs `nightshift hub ARGUMENTS` as `run` does and returns its exit status and the child's peak RSS in MiB,
+    /// read from VmHWM in /proc while it runs, so that other tests in this process do not count.
+    func runMeasured(_ arguments: [String]) throws -> (status: Int32, peakMiB: Int) {
+        var environment = ProcessInfo.processInfo.environment
+        environment["HF_ENDPOINT"] = self.hub.baseURL
+        environment["HOME"] = self.root + "/home"
+        environment["XDG_CACHE_HOME"] = self.root + "/home/.cache"
+        environment["HF_TOKEN"] = Self.token
+        let process = try Subprocess(
+            [DaemonProcessHarness.executable, "hub"] + arguments + ["--repo-id", Self.repo],
+            environment: environment,
+            directory: self.root,
+            outputPath: self.root + "/measured.log"
+        )
+        var peakKiB = 0
+        while true {
+            if let text = try? String(contentsOfFile: "/proc/\(process.pid)/status", encoding: .utf8),
+                let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+                let kib = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+            {
+                peakKiB = max(peakKiB, kib)
+            }
+            if let status = process.poll() { return (status, peakKiB / 1024) }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+    }
+
     var files: [String: String] {
         (self.hub.files(repo: Self.repo, type: .dataset) ?? [:]).mapValues { String(decoding: $0, as: UTF8.self) }
     }
@@ -96,6 +123,28 @@ struct HubCommandTests {
         #expect(harness.commitTitles.count == commitsAfterSecond + 1)
         #expect(harness.commitTitles.first == "Nightly ticks")
         #expect(!first.output.contains(HubCommandHarness.token))
+    }
+
+    @Test func gigabyteTransfersStayBounded() throws {
+        let harness = try HubCommandHarness()
+        let directory = harness.root + "/workspace/raw_data/ticks"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: directory + "/big.csv", contents: Data("ts,bid\n".utf8)))
+        let handle = try #require(FileHandle(forWritingAtPath: directory + "/big.csv"))
+        try handle.truncate(atOffset: 1 << 30)
+        try handle.close()
+
+        let upload = try harness.runMeasured(["upload", "ticks"])
+        #expect(upload.status == 0, "\(harness.read("measured.log") ?? "")")
+        let download = try harness.runMeasured(["download", "ticks", "--local-dir", "copy"])
+        #expect(download.status == 0, "\(harness.read("measured.log") ?? "")")
+
+        let attributes = try FileManager.default.attributesOfItem(atPath: harness.root + "/copy/big.csv")
+        #expect((attributes[.size] as? Int64) == 1 << 30)
+        // A 1 GiB file moves through bounded buffers: the peak stays a small fraction of the file.
+        #expect(upload.peakMiB < 150, "upload peak RSS \(upload.peakMiB) MiB")
+        #expect(download.peakMiB < 150, "download peak RSS \(download.peakMiB) MiB")
+        #expect(upload.peakMiB > 0)
     }
 
     @Test func uploadTicksFromMissingDirectoryFails() throws {
