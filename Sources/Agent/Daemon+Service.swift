@@ -87,11 +87,15 @@ public struct ConfigurationChanges: Sendable, Equatable {
     /// schedule tracker across a reload.
     static func timingKeys(_ configuration: Configuration) -> [String: String] {
         var result: [String: String] = [:]
+        // Overlap is left out, because a tracker keeps no overlap state and the rebuilt job list carries it.
+        func key(_ schedule: String, _ zone: String, _ policy: FirePolicy) -> String {
+            "\(schedule)|\(zone)|\(policy.catchUp)|\(policy.startingDeadline)|\(policy.jitter)"
+        }
         for job in configuration.jobs {
-            result[job.name] = "\(job.schedule)|\(job.timeZone)|\(job.catchUp)|\(job.startingDeadline)|\(job.jitter)"
+            result[job.name] = key(job.schedule, job.timeZone, job.firePolicy)
         }
         for job in configuration.uploads {
-            result[job.name] = "\(job.schedule)|\(job.timeZone)|\(job.catchUp)|\(job.startingDeadline)|\(job.jitter)"
+            result[job.name] = key(job.schedule, job.timeZone, job.firePolicy)
         }
         return result
     }

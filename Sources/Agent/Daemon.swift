@@ -488,7 +488,7 @@ public final class Daemon: @unchecked Sendable {
             _ name: String,
             _ expression: String,
             _ zoneName: String,
-            _ settings: (CatchUpPolicy, Double, OverlapPolicy, Jitter),
+            _ policy: FirePolicy,
             _ start: @escaping (Date) -> Void
         ) {
             guard let schedule = try? Schedule(parsing: expression), let zone = TimeZone(identifier: zoneName) else {
@@ -498,25 +498,24 @@ public final class Daemon: @unchecked Sendable {
                 )
                 return
             }
-            let (catchUp, deadline, overlap, jitter) = settings
             let timing = JobTiming(
                 name: name,
                 schedule: schedule,
                 timeZone: schedule.effectiveTimeZone(default: zone),
-                catchUp: catchUp,
-                startingDeadline: deadline,
-                jitter: jitter,
-                jitterSeed: jitter.mode == .stable ? stableSeed : randomSeed
+                catchUp: policy.catchUp,
+                startingDeadline: policy.startingDeadline,
+                jitter: policy.jitter,
+                jitterSeed: policy.jitter.mode == .stable ? stableSeed : randomSeed
             )
-            result.append(ScheduledJob(name: name, timing: timing, overlap: overlap, start: start))
+            result.append(ScheduledJob(name: name, timing: timing, overlap: policy.overlap, start: start))
         }
         for job in configuration.jobs {
-            add(job.name, job.schedule, job.timeZone, (job.catchUp, job.startingDeadline, job.overlap, job.jitter)) {
+            add(job.name, job.schedule, job.timeZone, job.firePolicy) {
                 [self] now in self.startRun(of: job, at: now)
             }
         }
         for job in configuration.uploads {
-            add(job.name, job.schedule, job.timeZone, (job.catchUp, job.startingDeadline, job.overlap, job.jitter)) {
+            add(job.name, job.schedule, job.timeZone, job.firePolicy) {
                 [self] now in self.startUpload(of: job, at: now)
             }
         }

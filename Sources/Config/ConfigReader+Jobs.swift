@@ -117,10 +117,7 @@ extension ConfigReader {
             timeouts: timeouts,
             notify: notify ?? defaultNotify,
             trainingDataUpload: trainingUpload,
-            catchUp: timing.catchUp,
-            startingDeadline: timing.startingDeadline,
-            overlap: timing.overlap,
-            jitter: timing.jitter
+            firePolicy: timing
         )
         job.maxCost = maxCost
         return job
@@ -130,19 +127,17 @@ extension ConfigReader {
     static let timingKeys = ["catch_up", "starting_deadline", "overlap", "jitter", "jitter_mode"]
 
     /// Reads `catch_up`, `starting_deadline`, `overlap`, `jitter` and `jitter_mode`, with their defaults.
-    func timing(_ view: MappingView) -> (
-        catchUp: CatchUpPolicy, startingDeadline: Double, overlap: OverlapPolicy, jitter: Jitter
-    ) {
+    func timing(_ view: MappingView) -> FirePolicy {
         let catchUp = self.choice(view, "catch_up", CatchUpPolicy.self)
         let deadline = self.duration(view, "starting_deadline", range: 1...ConfigReader.maxJobDuration, example: "1h")
         let overlap = self.choice(view, "overlap", OverlapPolicy.self)
         let jitterLimit = self.duration(view, "jitter", range: 0...86_400, example: "10m")
         let jitterMode = self.choice(view, "jitter_mode", Jitter.Mode.self)
-        return (
-            catchUp ?? .latest,
-            deadline ?? CatchUpPlanner.defaultStartingDeadline,
-            overlap ?? .skip,
-            Jitter(limit: jitterLimit ?? 0, mode: jitterMode ?? .stable)
+        return FirePolicy(
+            catchUp: catchUp ?? .latest,
+            startingDeadline: deadline ?? CatchUpPlanner.defaultStartingDeadline,
+            overlap: overlap ?? .skip,
+            jitter: Jitter(limit: jitterLimit ?? 0, mode: jitterMode ?? .stable)
         )
     }
 

@@ -85,10 +85,7 @@ extension ConfigReader {
             ifEmpty: ifEmpty ?? .fail,
             maxDuration: maxDuration ?? 7200,
             notify: notify ?? defaultNotify,
-            catchUp: timing.catchUp,
-            startingDeadline: timing.startingDeadline,
-            overlap: timing.overlap,
-            jitter: timing.jitter
+            firePolicy: timing
         )
     }
 

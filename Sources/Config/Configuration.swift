@@ -334,14 +334,8 @@ public struct TrainingJob: Sendable {
     public var notify: [String]
     /// Uploads the prepared training data before the machine is created, when set.
     public var trainingDataUpload: TrainingDataUpload?
-    /// `catch_up`: what to do with fires missed while the daemon was down. Default `latest`.
-    public var catchUp: CatchUpPolicy
-    /// `starting_deadline`: how late a fire may still start, in seconds. Default 3600.
-    public var startingDeadline: Double
-    /// `overlap`: what happens to a fire while a run of this job is active. Default `skip`.
-    public var overlap: OverlapPolicy
-    /// `jitter` and `jitter_mode`: a start delay below the limit. Default none, mode `stable`.
-    public var jitter: Jitter
+    /// When a fire starts: `catch_up`, `starting_deadline`, `overlap`, `jitter` and `jitter_mode`.
+    public var firePolicy: FirePolicy
     /// `max_cost`: the most one run may cost in US dollars, checked as `machine.hourly_rate` times
     /// `max_duration` before any machine is created. Nil means no per-run limit.
     public var maxCost: Double? = nil
@@ -366,10 +360,7 @@ public struct TrainingJob: Sendable {
         timeouts: StateTimeouts = StateTimeouts(),
         notify: [String] = [],
         trainingDataUpload: TrainingDataUpload? = nil,
-        catchUp: CatchUpPolicy = .latest,
-        startingDeadline: Double = CatchUpPlanner.defaultStartingDeadline,
-        overlap: OverlapPolicy = .skip,
-        jitter: Jitter = .none
+        firePolicy: FirePolicy = FirePolicy()
     ) {
         self.name = name
         self.schedule = schedule
@@ -390,10 +381,7 @@ public struct TrainingJob: Sendable {
         self.timeouts = timeouts
         self.notify = notify
         self.trainingDataUpload = trainingDataUpload
-        self.catchUp = catchUp
-        self.startingDeadline = startingDeadline
-        self.overlap = overlap
-        self.jitter = jitter
+        self.firePolicy = firePolicy
     }
 
     public static let defaultSetupCommand = "pip install -r requirements_linux.txt"

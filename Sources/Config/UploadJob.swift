@@ -36,14 +36,8 @@ public struct UploadJob: Sendable {
     public var maxDuration: Double
     /// Names of the notifiers that receive this job's events. Default: every notifier.
     public var notify: [String]
-    /// `catch_up`: what to do with fires missed while the daemon was down. Default `latest`.
-    public var catchUp: CatchUpPolicy
-    /// `starting_deadline`: how late a fire may still start, in seconds. Default 3600.
-    public var startingDeadline: Double
-    /// `overlap`: what happens to a fire while the previous upload still runs. Default `skip`.
-    public var overlap: OverlapPolicy
-    /// `jitter` and `jitter_mode`: a start delay below the limit. Default none.
-    public var jitter: Jitter
+    /// When a fire starts: `catch_up`, `starting_deadline`, `overlap`, `jitter` and `jitter_mode`.
+    public var firePolicy: FirePolicy
 
     public init(
         name: String,
@@ -59,10 +53,7 @@ public struct UploadJob: Sendable {
         ifEmpty: EmptyOutcome = .fail,
         maxDuration: Double = 7200,
         notify: [String] = [],
-        catchUp: CatchUpPolicy = .latest,
-        startingDeadline: Double = CatchUpPlanner.defaultStartingDeadline,
-        overlap: OverlapPolicy = .skip,
-        jitter: Jitter = .none
+        firePolicy: FirePolicy = FirePolicy()
     ) {
         self.name = name
         self.schedule = schedule
@@ -77,10 +68,7 @@ public struct UploadJob: Sendable {
         self.ifEmpty = ifEmpty
         self.maxDuration = maxDuration
         self.notify = notify
-        self.catchUp = catchUp
-        self.startingDeadline = startingDeadline
-        self.overlap = overlap
-        self.jitter = jitter
+        self.firePolicy = firePolicy
     }
 
     public static let defaultPathInRepo = "ticks"

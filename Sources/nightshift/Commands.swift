@@ -47,9 +47,9 @@ enum Commands {
             return ExitCode.dataError.rawValue
         }
         var jobs =
-            configuration.jobs.map { (name: $0.name, schedule: $0.schedule, timeZone: $0.timeZone, jitter: $0.jitter) }
+            configuration.jobs.map { (name: $0.name, schedule: $0.schedule, timeZone: $0.timeZone, jitter: $0.firePolicy.jitter) }
             + configuration.uploads.map {
-                (name: $0.name, schedule: $0.schedule, timeZone: $0.timeZone, jitter: $0.jitter)
+                (name: $0.name, schedule: $0.schedule, timeZone: $0.timeZone, jitter: $0.firePolicy.jitter)
             }
         if let name = arguments.positional.first {
             guard let job = jobs.first(where: { $0.name == name }) else {

@@ -13,10 +13,10 @@ struct ScheduleKeysTests {
     @Test("Schedule keys have defaults")
     func scheduleKeysHaveDefaults() throws {
         let job = try #require(try ConfigFixtures.load(ConfigFixtures.minimal).jobs.first)
-        #expect(job.catchUp == .latest)
-        #expect(job.startingDeadline == 3600)
-        #expect(job.overlap == .skip)
-        #expect(job.jitter == Jitter(limit: 0, mode: .stable))
+        #expect(job.firePolicy.catchUp == .latest)
+        #expect(job.firePolicy.startingDeadline == 3600)
+        #expect(job.firePolicy.overlap == .skip)
+        #expect(job.firePolicy.jitter == Jitter(limit: 0, mode: .stable))
     }
 
     @Test("Schedule keys are read")
@@ -26,10 +26,10 @@ struct ScheduleKeysTests {
                 + "    jitter: 10m\n    jitter_mode: random"
         )
         let job = try #require(try ConfigFixtures.load(text).jobs.first)
-        #expect(job.catchUp == CatchUpPolicy.none)
-        #expect(job.startingDeadline == 1800)
-        #expect(job.overlap == .queue)
-        #expect(job.jitter == Jitter(limit: 600, mode: .random))
+        #expect(job.firePolicy.catchUp == CatchUpPolicy.none)
+        #expect(job.firePolicy.startingDeadline == 1800)
+        #expect(job.firePolicy.overlap == .queue)
+        #expect(job.firePolicy.jitter == Jitter(limit: 600, mode: .random))
     }
 
     @Test("Invalid overlap has position")
