@@ -12,18 +12,9 @@ public enum Digest {
 
     /// Returns the SHA-1 digest of `data`. Git names its objects by SHA-1, so this is for object ids, not security.
     public static func sha1(_ data: some DataProtocol) -> [UInt8] {
-        let context = EVP_MD_CTX_new()
-        defer { EVP_MD_CTX_free(context) }
-        EVP_DigestInit_ex(context, EVP_sha1(), nil)
-        for region in data.regions {
-            region.withUnsafeBytes { buffer in
-                _ = EVP_DigestUpdate(context, buffer.baseAddress, buffer.count)
-            }
-        }
-        var output = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        EVP_DigestFinal_ex(context, &output, &length)
-        return Array(output.prefix(Int(length)))
+        var hasher = SHA1Hasher()
+        hasher.update(data)
+        return hasher.finalize()
     }
 
     /// Returns the HMAC-SHA256 of `message` keyed with `key`.
@@ -54,16 +45,16 @@ public enum Digest {
     }
 }
 
-/// An incremental SHA-256, so large files can be hashed in bounded memory.
-public struct SHA256Hasher: ~Copyable {
+/// An incremental digest on an OpenSSL message digest context, the shared part of `SHA256Hasher` and `SHA1Hasher`.
+struct EVPHasher: ~Copyable {
     private let context: OpaquePointer
 
-    public init() {
+    init(_ algorithm: OpaquePointer?) {
         self.context = EVP_MD_CTX_new()
-        EVP_DigestInit_ex(self.context, EVP_sha256(), nil)
+        EVP_DigestInit_ex(self.context, algorithm, nil)
     }
 
-    public mutating func update(_ data: some DataProtocol) {
+    mutating func update(_ data: some DataProtocol) {
         for region in data.regions {
             region.withUnsafeBytes { buffer in
                 _ = EVP_DigestUpdate(self.context, buffer.baseAddress, buffer.count)
@@ -71,11 +62,11 @@ public struct SHA256Hasher: ~Copyable {
         }
     }
 
-    public mutating func update(bytes: UnsafeRawBufferPointer) {
+    mutating func update(bytes: UnsafeRawBufferPointer) {
         _ = EVP_DigestUpdate(self.context, bytes.baseAddress, bytes.count)
     }
 
-    public consuming func finalize() -> [UInt8] {
+    consuming func finalize() -> [UInt8] {
         var output = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
         EVP_DigestFinal_ex(self.context, &output, &length)
@@ -87,36 +78,41 @@ public struct SHA256Hasher: ~Copyable {
     }
 }
 
-/// An incremental SHA-1, for Git blob ids of files too large to hold in memory. Not for security.
-public struct SHA1Hasher: ~Copyable {
-    private let context: OpaquePointer
+/// An incremental SHA-256, so large files can be hashed in bounded memory.
+public struct SHA256Hasher: ~Copyable {
+    private var hasher = EVPHasher(EVP_sha256())
 
-    public init() {
-        self.context = EVP_MD_CTX_new()
-        EVP_DigestInit_ex(self.context, EVP_sha1(), nil)
-    }
+    public init() {}
 
     public mutating func update(_ data: some DataProtocol) {
-        for region in data.regions {
-            region.withUnsafeBytes { buffer in
-                _ = EVP_DigestUpdate(self.context, buffer.baseAddress, buffer.count)
-            }
-        }
+        self.hasher.update(data)
     }
 
     public mutating func update(bytes: UnsafeRawBufferPointer) {
-        _ = EVP_DigestUpdate(self.context, bytes.baseAddress, bytes.count)
+        self.hasher.update(bytes: bytes)
     }
 
     public consuming func finalize() -> [UInt8] {
-        var output = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        EVP_DigestFinal_ex(self.context, &output, &length)
-        return Array(output.prefix(Int(length)))
+        self.hasher.finalize()
+    }
+}
+
+/// An incremental SHA-1, for Git blob ids of files too large to hold in memory. Not for security.
+public struct SHA1Hasher: ~Copyable {
+    private var hasher = EVPHasher(EVP_sha1())
+
+    public init() {}
+
+    public mutating func update(_ data: some DataProtocol) {
+        self.hasher.update(data)
     }
 
-    deinit {
-        EVP_MD_CTX_free(self.context)
+    public mutating func update(bytes: UnsafeRawBufferPointer) {
+        self.hasher.update(bytes: bytes)
+    }
+
+    public consuming func finalize() -> [UInt8] {
+        self.hasher.finalize()
     }
 }
 
