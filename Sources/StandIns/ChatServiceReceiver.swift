@@ -45,8 +45,7 @@ public struct ReceivedChatRequest: Sendable {
 public final class ChatServiceReceiver: @unchecked Sendable {
     public let rules: any ChatServiceRules
     private let condition = NSCondition()
-    private var server: LoopbackHTTPServer?
-    private var boundPort: UInt16 = 0
+    private let listener = RestartableServer()
     private var faults: [ChatReceiverFault] = []
     private var recorded: [ReceivedChatRequest] = []
     private var baseDelay: Double = 0
@@ -57,29 +56,17 @@ public final class ChatServiceReceiver: @unchecked Sendable {
 
     /// Starts listening: on a free port the first time, and on that same port after `stop()`.
     public func start() throws {
-        self.condition.lock()
-        defer { self.condition.unlock() }
-        guard self.server == nil else { return }
-        let server = LoopbackHTTPServer(port: self.boundPort) { [self] request in self.handle(request) }
-        try server.start()
-        self.boundPort = server.port
-        self.server = server
+        try self.listener.start { [self] request in self.handle(request) }
     }
 
     /// Stops listening, so clients get "connection refused", and closes open connections.
     public func stop() {
-        self.condition.lock()
-        let server = self.server
-        self.server = nil
-        self.condition.unlock()
-        server?.stop()
+        self.listener.stop()
     }
 
     /// `http://127.0.0.1:<port>`; valid after the first `start()`.
     public var baseURL: String {
-        self.condition.lock()
-        defer { self.condition.unlock() }
-        return "http://127.0.0.1:\(self.boundPort)"
+        self.listener.baseURL
     }
 
     /// Queues `faults` for the next requests, one each. Later requests get the normal answer.

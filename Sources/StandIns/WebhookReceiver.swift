@@ -102,9 +102,8 @@ public final class WebhookReceiver: @unchecked Sendable {
     private let secret: String?
     private let timestampTolerance: Double
     private let condition = NSCondition()
-    private var server: LoopbackHTTPServer?
+    private let listener = RestartableServer()
     /// The port of the first start, reused by every later start.
-    private var boundPort: UInt16 = 0
     private var replies: [WebhookReply] = []
     private var recorded: [WebhookDelivery] = []
 
@@ -117,22 +116,12 @@ public final class WebhookReceiver: @unchecked Sendable {
 
     /// Starts listening: on a free port the first time, and on that same port after `stop()` or `simulateDown()`.
     public func start() throws {
-        self.condition.lock()
-        defer { self.condition.unlock() }
-        guard self.server == nil else { return }
-        let server = LoopbackHTTPServer(port: self.boundPort) { [self] request in self.handle(request) }
-        try server.start()
-        self.boundPort = server.port
-        self.server = server
+        try self.listener.start { [self] request in self.handle(request) }
     }
 
     /// Stops listening and closes open connections.
     public func stop() {
-        self.condition.lock()
-        let server = self.server
-        self.server = nil
-        self.condition.unlock()
-        server?.stop()
+        self.listener.stop()
     }
 
     /// Stops listening so that clients get "connection refused", as from a receiver that is down. The port is
@@ -143,16 +132,12 @@ public final class WebhookReceiver: @unchecked Sendable {
 
     /// Whether the receiver is listening.
     public var isUp: Bool {
-        self.condition.lock()
-        defer { self.condition.unlock() }
-        return self.server != nil
+        self.listener.isUp
     }
 
     /// `http://127.0.0.1:<port>`; valid after the first `start()`.
     public var baseURL: String {
-        self.condition.lock()
-        defer { self.condition.unlock() }
-        return "http://127.0.0.1:\(self.boundPort)"
+        self.listener.baseURL
     }
 
     /// Returns the URL of `path`, which should start with `/`.
