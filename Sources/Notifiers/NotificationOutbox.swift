@@ -76,7 +76,9 @@ public final class NotificationOutbox: @unchecked Sendable {
         }
         self.database = handle
         sqlite3_busy_timeout(handle, 5000)
-        try self.execute("PRAGMA journal_mode=WAL")
+        guard nightshift_sqlite_enable_wal(handle, 5000) == SQLITE_OK else {
+            throw self.failure("PRAGMA journal_mode=WAL")
+        }
         try self.execute("PRAGMA synchronous=FULL")
         try self.execute(
             """
