@@ -70,7 +70,7 @@ public final class Daemon: @unchecked Sendable {
         self.runtime.configuration.stateDirectory + "/locks/job-\(name).lock"
     }
 
-    /// Whether this process drives the run with `runId`.
+    /// Returns whether this process drives the run with `runId`.
     func drives(_ runId: String) -> Bool {
         self.ownedRuns.current.contains(runId)
     }

@@ -65,7 +65,7 @@ public protocol RunEventSink: Sendable {
     func publish(_ kind: RunEventKind, record: RunRecord, job: TrainingJob)
 }
 
-/// What one data upload did.
+/// The result of one data upload.
 public struct DataUploadSummary: Sendable, Equatable {
     /// Local files that matched.
     public var filesConsidered: Int
@@ -86,7 +86,7 @@ public struct DataUploadSummary: Sendable, Equatable {
     }
 }
 
-/// Why a data upload did not happen.
+/// The reason a data upload did not happen.
 public enum DataUploadError: Error, CustomStringConvertible, Sendable {
     /// The local directory does not exist or is not a directory.
     case missingDirectory(String)
@@ -116,7 +116,7 @@ public protocol DataUploader: Sendable {
     /// Uploads what is new under the job's local directory; a run with nothing new returns a summary with
     /// `filesUploaded == 0` and no commit.
     func upload(_ job: UploadJob, cancel: Signal) throws -> DataUploadSummary
-    /// Uploads the prepared training CSVs, and the scalers and cache as the step says.
+    /// Uploads the prepared training CSVs, and the scalers and cache as the step specifies.
     func uploadTrainingData(_ step: TrainingDataUpload, cancel: Signal) throws -> DataUploadSummary
 }
 

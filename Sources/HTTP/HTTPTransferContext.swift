@@ -9,7 +9,7 @@ final class HTTPTransferContext {
     var headers: [(name: String, value: String)] = []
     var body = Data()
     var bodyLimitExceeded = false
-    /// Why a callback stopped the transfer, reported in place of libcurl's generic message.
+    /// The reason a callback stopped the transfer, reported in place of libcurl's generic message.
     var failure: String?
 
     let uploadDescriptor: Int32
@@ -18,7 +18,8 @@ final class HTTPTransferContext {
 
     let downloadDescriptor: Int32
     let download: HTTPResponseFile?
-    /// Where body bytes of the current response go: nil until the first byte, then the file or memory.
+    /// The target of the current response's body bytes: nil until the first byte, then true for the file and
+    /// false for memory.
     var writesToFile: Bool?
     var filePosition: Int64 = 0
     var fileStart: Int64 = 0
@@ -175,7 +176,7 @@ final class HTTPTransferContext {
 }
 
 extension HTTPClient {
-    /// Performs one attempt of `request`, streaming its body and response as `transfer` says when it is set.
+    /// Performs one attempt of `request`, streaming its body and response as `transfer` specifies when it is set.
     func perform(_ request: HTTPClientRequest, transfer: HTTPTransfer?) throws -> HTTPTransferResponse {
         guard let handle = curl_easy_init() else {
             throw HTTPClientError.transport(

@@ -120,7 +120,7 @@ extension HubClient {
     }
 
     /// Uploads LFS objects the Hub does not store yet, through the basic or the multipart transfer the batch
-    /// API picks, and verifies each when the batch asks for it, before any commit names them.
+    /// API picks, and verifies each when the batch requests it, before any commit names them.
     ///
     /// `progress` receives the object bytes sent so far in this call. Part PUTs and basic PUTs are retried per
     /// `retry` and re-read their file region from the start.
@@ -143,7 +143,7 @@ extension HubClient {
             for object in batch {
                 if cancel?.isRaised == true { throw HubError.cancelled(operation: operation) }
                 guard let answer = answers[object.oid] else {
-                    throw HubError.invalidResponse(operation: operation, detail: "no answer for object \(object.oid)")
+                    throw HubError.invalidResponse(operation: operation, detail: "the batch response has no entry for object \(object.oid)")
                 }
                 if let error = answer["error"] as? [String: Any] {
                     let code = (error["code"] as? Int) ?? 0
@@ -174,7 +174,7 @@ extension HubClient {
         return result
     }
 
-    /// Sends one LFS batch request and returns the answers keyed by object id.
+    /// Sends one LFS batch request and returns the per-object responses keyed by object id.
     private func lfsBatch(
         _ operation: String,
         repo: String,

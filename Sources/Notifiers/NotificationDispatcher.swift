@@ -403,7 +403,7 @@ public final class NotificationDispatcher: @unchecked Sendable {
         }
         for (notifier, count) in orphans.sorted(by: { $0.key < $1.key }) {
             self.logger.warning(
-                "Outbox holds notifications for a notifier that is not configured",
+                "Outbox contains notifications for a notifier that is not configured",
                 metadata: ["notifier": notifier, "notifications.pending": String(count)]
             )
         }

@@ -86,7 +86,7 @@ struct CalendarParser {
         )
     }
 
-    /// Returns the zone for `UTC` or an IANA name that Foundation knows, and nil for any other token.
+    /// Returns the zone for `UTC` or an IANA name that Foundation recognizes, and nil for any other token.
     static func timeZone(named name: String) -> TimeZone? {
         if name == "UTC" {
             return TimeZone(identifier: "UTC")

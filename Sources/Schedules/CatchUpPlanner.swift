@@ -1,6 +1,6 @@
 import Foundation
 
-/// What to do with fires that came due while nightshift could not start them: the daemon was stopped, the host
+/// The handling of fires that came due while nightshift could not start them: the daemon was stopped, the host
 /// was suspended, or the wall clock jumped forward.
 public enum CatchUpPolicy: String, Sendable, CaseIterable {
     /// Start the latest missed fire once if it is still within the starting deadline, and report the older ones.
@@ -48,7 +48,7 @@ public struct JobTiming: Sendable {
 
 /// Fires that came due and will not start.
 public struct MissedFires: Sendable, Equatable {
-    /// How many, exact unless `countIsLowerBound`.
+    /// The number of missed fires, exact unless `countIsLowerBound`.
     public var count: Int
     public var countIsLowerBound: Bool
     public var first: ScheduledFire

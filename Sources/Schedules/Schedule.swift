@@ -1,6 +1,6 @@
 import Foundation
 
-/// A job's schedule: a five-field cron expression or a systemd calendar expression, told apart by syntax.
+/// A job's schedule: a five-field cron expression or a systemd calendar expression, distinguished by syntax.
 ///
 /// An expression that starts with `@` or has exactly five whitespace-separated fields is cron, so every cron
 /// string keeps its meaning. Anything else is a calendar expression: those have at most four parts (weekday,

@@ -16,7 +16,7 @@ public struct ClockReading: Sendable, Equatable {
     }
 }
 
-/// How the clocks moved between two wakes.
+/// The movement of the clocks between two wakes.
 public enum ClockEvent: Sendable, Equatable {
     case normal
     /// The wall clock moved ahead of the monotonic clock by this many seconds, without a suspend.
@@ -25,7 +25,7 @@ public enum ClockEvent: Sendable, Equatable {
     case backwardJump(TimeInterval)
     /// The host was suspended for about this many seconds (`CLOCK_BOOTTIME` advanced with the wall clock).
     case resumed(TimeInterval)
-    /// The wall clock moved ahead of the monotonic clock, and no boot time tells a suspend from a clock jump.
+    /// The wall clock moved ahead of the monotonic clock, and without a boot time a suspend cannot be told from a clock jump.
     case forwardJumpOrResume(TimeInterval)
 }
 
@@ -48,8 +48,8 @@ public struct ScheduleTracker: Sendable {
         public var decision: CatchUpDecision
     }
 
-    /// Starts tracking. `lastFire` is the persisted scheduled instant of the job's last fire; nil for a new job,
-    /// whose first wake sets the baseline so nothing counts as missed.
+    /// Starts tracking. `lastFire` is the persisted scheduled instant of the job's last fire. It is nil for a new
+    /// job, whose first wake sets the baseline, so nothing counts as missed.
     public init(timing: JobTiming, lastFire: Date?) {
         self.timing = timing
         self.handledThrough = lastFire

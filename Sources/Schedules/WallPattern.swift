@@ -1,7 +1,7 @@
 /// The wall-clock times a schedule names, as sets of field values, shared by the cron and calendar syntaxes.
 /// Matching happens in naive wall time (seconds counted as if the zone were UTC), so no DST rule shifts a field.
 struct WallPattern: Sendable, Equatable {
-    /// How the day-of-month and weekday sets combine.
+    /// The rule that combines the day-of-month and weekday sets.
     enum DayRule: Sendable, Equatable {
         /// A day matches when its day of month matches and its weekday matches (systemd, and cron when a day field
         /// starts with `*`).

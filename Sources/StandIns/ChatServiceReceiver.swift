@@ -7,19 +7,19 @@ public protocol ChatServiceRules: Sendable {
     func check(_ request: HTTPRequest) -> HTTPResponse?
     /// Returns the response to an accepted request.
     func success(for request: HTTPRequest) -> HTTPResponse
-    /// Returns the service's response to a request over its rate limit, which asks to wait `retryAfter` seconds.
+    /// Returns the service's response to a request over its rate limit, which requests a wait of `retryAfter` seconds.
     func rateLimited(retryAfter: Double) -> HTTPResponse
     /// Returns the service's response when it fails internally.
     func serverError() -> HTTPResponse
 }
 
-/// A programmed answer of `ChatServiceReceiver` for one request.
+/// A programmed response of `ChatServiceReceiver` for one request.
 public enum ChatReceiverFault: Sendable {
-    /// The service's rate-limit answer, in its own retry-after form.
+    /// The service's rate-limit response, in its own retry-after form.
     case rateLimited(retryAfter: Double)
-    /// The service's 5xx answer.
+    /// The service's 5xx response.
     case serverError
-    /// The normal answer (accept or reject by the rules), sent after `seconds`.
+    /// The normal response (accept or reject by the rules), sent after `seconds`.
     case slow(seconds: Double)
     /// Exactly this response.
     case custom(HTTPResponse)

@@ -59,7 +59,7 @@ public enum HubStandInFault: Sendable, Equatable {
     /// Fails the next `count` requests whose decoded path contains `pathContains` (an empty string matches every
     /// request) with status `code`, and with `Retry-After: retryAfter` seconds when that is set.
     case status(Int, retryAfter: Int? = nil, count: Int = 1, pathContains: String = "")
-    /// Reads the next `count` matching requests whole, then resets the connection without answering.
+    /// Reads the next `count` matching requests whole, then resets the connection without a response.
     case resetConnection(count: Int = 1, pathContains: String = "")
     /// Answers the next `count` matching requests as normal but resets the connection after `afterBodyBytes`
     /// bytes of the response body, as a dropped download would.

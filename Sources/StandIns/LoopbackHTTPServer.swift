@@ -225,7 +225,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
             }
             return listener
         }
-        // Shutting the listener down ends the blocked accept(); the accept thread then closes it, so its number is
+        // Shutting the listener down ends the blocked accept(). The accept thread then closes it, so its number is
         // not reused while that thread may still call accept() on it.
         if listener >= 0 {
             shutdown(listener, Int32(SHUT_RDWR))

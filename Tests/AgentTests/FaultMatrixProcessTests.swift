@@ -22,8 +22,8 @@ struct KillCase: Sendable, CustomTestStringConvertible {
     var runFails: Bool { self.state == .stopping || self.state == .waitingForOff }
 
     /// The alert the restarted daemon must send. A run interrupted while a create or the result check was in
-    /// flight fails, because the outcome of that call is unknown; one interrupted while the machine ran or
-    /// during a teardown keeps its outcome.
+    /// flight fails, because the outcome of that call is unknown. One interrupted while the machine ran or during a
+    /// teardown keeps its outcome.
     var expectedAlert: RunEventKind {
         switch self.state {
         case .creatingScript, .creatingMachine, .checkingResults, .stopping, .waitingForOff: .failed
@@ -31,7 +31,7 @@ struct KillCase: Sendable, CustomTestStringConvertible {
         }
     }
 
-    /// Arms the fault that holds the run in the state.
+    /// Arms the fault that keeps the run in the state.
     func hold(_ environment: DemoEnvironment) {
         let paperspace = environment.paperspace
         switch self.state {
@@ -70,7 +70,7 @@ struct KillCase: Sendable, CustomTestStringConvertible {
 
     /// Clears the held fault once the killed process's requests in flight have landed.
     func release(_ environment: DemoEnvironment) {
-        // A delayed create still lands after the client died; wait for it, so the restart sees what a real
+        // A delayed create still lands after the client died. Waiting for it lets the restart find what a real
         // Paperspace would show by then.
         let deadline = Date(timeIntervalSinceNow: 5)
         while Date() < deadline {
@@ -113,8 +113,8 @@ struct KillCase: Sendable, CustomTestStringConvertible {
             "ended in \(finished?.state.rawValue ?? "no terminal state"): \(finished?.outcome?.reason ?? "")"
         )
         harness.expectNothingLeft()
-        // The outbox is in the state directory, so a started alert that the killed process queued may go out later;
-        // the end-of-run alert must go out exactly once.
+        // The outbox is in the state directory, so a started alert that the killed process queued may go out
+        // later. The end-of-run alert must go out exactly once.
         let kinds = harness.environment.webhook.deliveries.compactMap { $0.jsonObject?["type"] as? String }
         #expect(kinds.filter { $0 != RunEventKind.started.rawValue } == [killCase.expectedAlert.rawValue])
         #expect(harness.output("daemon.log").contains("Recovering run from journal"))

@@ -8,13 +8,13 @@ import Testing
 
 /// A fault that the matrix arms at the moment a run enters a lifecycle state.
 enum MatrixFault: String, CaseIterable, Sendable {
-    /// Two answers of 429 with `Retry-After: 2` to the state's requests.
+    /// Two 429 responses with `Retry-After: 2` to the state's requests.
     case tooManyRequests
-    /// Two answers of 500 to the state's requests.
+    /// Two 500 responses to the state's requests.
     case serverError
     /// Two connection resets on the state's requests.
     case connectionReset
-    /// Two of the state's requests answered after the client's 0.4 s total timeout.
+    /// Two of the state's requests responded to after the client's 0.4 s total timeout.
     case requestTimeout
     /// The machine stays in its current or next power state, or its delete takes effect late.
     case stuck

@@ -114,7 +114,7 @@ struct OrphanSweepTests {
         let harness = try EndToEndHarness()
         let runId = "20270101-000000-cafe"
         let name = "nightshift-gold-demo-\(runId)"
-        // The journal says the daemon died while the create request was in flight.
+        // The journal shows that the daemon died while the create request was in flight.
         var record = RunRecord(
             runId: runId,
             job: "gold-demo",
@@ -127,7 +127,7 @@ struct OrphanSweepTests {
         record.machineMayExist = true
         record.scriptMayExist = true
         try harness.runtime.journal.save(record)
-        // The stand-in holds the create for 5 s, so it lands after recovery looked the name up.
+        // The stand-in delays the create by 5 s, so it lands after recovery looked the name up.
         harness.environment.paperspace.inject(.delay(seconds: 5, count: 1, method: "POST", pathContains: "/machines"))
         let created = Signal()
         let spec = harness.job.machine

@@ -110,8 +110,8 @@ struct SystemdOracleTests {
         return oracles
     }
 
-    /// Whether `instant` falls in the second pass of a repeated local time, where an offset decrease at a
-    /// transition makes clocks show times again.
+    /// Returns whether `instant` falls in the second pass of a repeated local time, where an offset decrease at
+    /// a transition makes clocks show times again.
     static func isInRepeatedPass(_ instant: Int, zone: TimeZone) -> Bool {
         let now = zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(instant)))
         // Offset changes are at most a day apart from their repeated span in every zone in the table.
